@@ -1,0 +1,137 @@
+"""Billing service: invoices and payments.
+
+The same design as `credits.services`: every write locks the customer first, checks the rules
+to give a clear `ValidationError`, and leaves the final word to the database's triggers and
+CHECK constraints. A new invoice takes the customer's auto-apply credits straight away.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from billing_site.ledger import check_choice, check_date, ledger_write, lock_customer
+from billing_site.money import format_money, parse_amount
+from credits.models import Credit
+from credits.services import apply_available_credit
+from customers.models import Customer
+
+from .models import Invoice, InvoiceLine, InvoiceStatus, Payment, PaymentMethod
+
+DEFAULT_TERMS_DAYS = 14
+MAX_LINES = 200
+MAX_QUANTITY = 10_000
+NO_LINES = "Add at least one line."
+INVOICE_VOID = "This invoice is void."
+INVOICE_PAID = "This invoice is already paid."
+INVOICE_GONE = "That invoice does not exist."
+
+
+def _check_lines(lines: Iterable[tuple[str, int, Decimal | int | str]]) -> list[InvoiceLine]:
+    checked = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            description, quantity, unit_price = line
+        except (TypeError, ValueError):
+            raise ValidationError({"lines": f"Line {number}: give a description, a quantity and a unit price."}) from None
+        description = str(description or "").strip()
+        if not description:
+            raise ValidationError({"lines": f"Line {number}: enter a description."})
+        if len(description) > 200:
+            raise ValidationError({"lines": f"Line {number}: keep the description under 200 characters."})
+        if isinstance(quantity, str) and quantity.strip().isascii() and quantity.strip().isdigit():
+            quantity = int(quantity)
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= MAX_QUANTITY:
+            raise ValidationError({"lines": f"Line {number}: the quantity is a whole number from 1 to {MAX_QUANTITY:,}."})
+        price = parse_amount(unit_price, field="lines")
+        checked.append(InvoiceLine(description=description, quantity=quantity, unit_price=price))
+    if not checked:
+        raise ValidationError({"lines": NO_LINES})
+    if len(checked) > MAX_LINES:
+        raise ValidationError({"lines": f"An invoice has at most {MAX_LINES} lines."})
+    return checked
+
+
+@ledger_write("create_invoice")
+def create_invoice(
+    customer: Customer,
+    lines: Iterable[tuple[str, int, Decimal | int | str]],
+    *,
+    issue_date: datetime.date | str | None = None,
+    due_date: datetime.date | str | None = None,
+    by=None,
+) -> Invoice:
+    """Raise an invoice, then settle what it can from the customer's auto-apply credits."""
+    checked = _check_lines(lines)
+    issue_date = check_date(issue_date, field="issue_date")
+    due_date = check_date(due_date, field="due_date") if due_date else issue_date + datetime.timedelta(days=DEFAULT_TERMS_DAYS)
+    if due_date < issue_date:
+        raise ValidationError({"due_date": "The due date cannot be before the issue date."})
+    customer = lock_customer(customer)
+    invoice = Invoice.objects.create(customer=customer, issue_date=issue_date, due_date=due_date, created_by=by)
+    for line in checked:
+        line.invoice = invoice
+    InvoiceLine.objects.bulk_create(checked)
+    apply_available_credit(invoice, by=by)
+    invoice.refresh_from_db()
+    return invoice
+
+
+def _lock_invoice(invoice: Invoice | int) -> Invoice:
+    pk = invoice.pk if isinstance(invoice, Invoice) else invoice
+    customer_id = Invoice.objects.filter(pk=pk).values_list("customer_id", flat=True).first()
+    if customer_id is None:
+        raise ValidationError(INVOICE_GONE)
+    lock_customer(customer_id)
+    return Invoice.objects.select_for_update().get(pk=pk)
+
+
+@ledger_write("record_payment")
+def record_payment(
+    invoice: Invoice,
+    amount: Decimal | int | str,
+    *,
+    date: datetime.date | str | None = None,
+    method: str = PaymentMethod.CARD,
+    by=None,
+) -> Payment:
+    """Record money received against an unpaid or part-paid invoice."""
+    amount = parse_amount(amount)
+    date = check_date(date)
+    method = check_choice(method, PaymentMethod, field="method")
+    locked = _lock_invoice(invoice)
+    if locked.status == InvoiceStatus.VOID:
+        raise ValidationError(INVOICE_VOID)
+    if locked.status == InvoiceStatus.PAID:
+        raise ValidationError(INVOICE_PAID)
+    if amount > locked.outstanding:
+        raise ValidationError({"amount": f"That is more than the {format_money(locked.outstanding)} outstanding on {locked}."})
+    return Payment.objects.create(invoice=locked, amount=amount, date=date, method=method, created_by=by)
+
+
+@ledger_write("void_invoice")
+def void_invoice(invoice: Invoice, *, by=None) -> Invoice:
+    """Void an invoice that has no payments; the credits assigned to it are released."""
+    pk = invoice.pk if isinstance(invoice, Invoice) else invoice
+    customer_id = Invoice.objects.filter(pk=pk).values_list("customer_id", flat=True).first()
+    if customer_id is None:
+        raise ValidationError(INVOICE_GONE)
+    lock_customer(customer_id)
+    list(Credit.objects.filter(assignments__invoice_id=pk).select_for_update().order_by("id").values_list("id"))
+    locked = Invoice.objects.select_for_update().get(pk=pk)
+    if locked.status == InvoiceStatus.VOID:
+        raise ValidationError("This invoice is already void.")
+    if locked.paid > 0:
+        raise ValidationError(
+            f"{format_money(locked.paid)} has been paid on this invoice, so it cannot be voided. Refund the payments first."
+        )
+    locked.credit_assignments.all().delete()
+    locked.voided_at = timezone.now()
+    locked.voided_by = by
+    locked.save(update_fields=["voided_at", "voided_by"])
+    locked.refresh_from_db()
+    return locked

@@ -1,0 +1,203 @@
+"""Credits on customers' accounts, their assignments to invoices, and bulk batches.
+
+`Credit.assigned` is kept by a PostgreSQL trigger from the assignment rows, and `remaining`
+and `status` are generated columns. CHECK constraints and the assignment trigger refuse
+over-assignment, cross-customer assignment and assignment to a void invoice, whatever wrote
+the rows.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import pghistory
+import pgtrigger
+from django.conf import settings
+from django.db import models
+from django.db.models import Case, F, Q, Value, When
+from django.urls import reverse
+
+from billing.models import _keep_parent_sum
+from billing_site.money import MAX_AMOUNT, ZERO, MoneyField
+
+
+class Reason(models.TextChoices):
+    REFUND = "refund", "Refund"
+    WRITE_OFF = "write_off", "Write-off"
+    CANCELLED_CLASS = "cancelled_class", "Cancelled class"
+    GOODWILL = "goodwill", "Goodwill"
+    ADJUSTMENT = "adjustment", "Adjustment"
+    OTHER = "other", "Other"
+
+
+class CreditStatus(models.TextChoices):
+    UNASSIGNED = "unassigned", "Unassigned"
+    PART_ASSIGNED = "part_assigned", "Part-assigned"
+    FULLY_ASSIGNED = "fully_assigned", "Fully assigned"
+
+
+_GUARD_CREDIT_ASSIGNED = """
+IF pg_trigger_depth() = 1 AND (
+    (TG_OP = 'INSERT' AND NEW.assigned <> 0)
+    OR (TG_OP = 'UPDATE' AND NEW.assigned IS DISTINCT FROM OLD.assigned)
+) THEN
+    RAISE EXCEPTION 'A credit''s assigned figure is kept by the database from its assignments'
+        USING ERRCODE = 'check_violation';
+END IF;
+RETURN NEW;
+"""
+
+_CHECK_ASSIGNMENT = """
+    SELECT customer_id INTO credit_customer FROM credits_credit WHERE id = NEW.credit_id;
+    SELECT customer_id, voided_at INTO invoice_customer, invoice_voided FROM billing_invoice WHERE id = NEW.invoice_id;
+    IF credit_customer IS DISTINCT FROM invoice_customer THEN
+        RAISE EXCEPTION 'A credit can only be assigned to an invoice of the same customer'
+            USING ERRCODE = 'check_violation';
+    END IF;
+    IF invoice_voided IS NOT NULL THEN
+        RAISE EXCEPTION 'Nothing can be assigned to a void invoice' USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NEW;
+"""
+
+
+class CreditQuerySet(models.QuerySet):
+    def with_remaining(self) -> CreditQuerySet:
+        return self.filter(remaining__gt=0)
+
+    def auto_applicable_for(self, customer) -> CreditQuerySet:
+        """The customer's credits that auto-apply to invoices, oldest first."""
+        return self.filter(customer=customer, auto_apply=True, remaining__gt=0).order_by("date", "id")
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.DeleteEvent())
+class CreditBatch(models.Model):
+    """One bulk action: the same credit for many customers, created in one transaction."""
+
+    amount = MoneyField()
+    date = models.DateField()
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    note = models.TextField(blank=True)
+    auto_apply = models.BooleanField(default=True)
+    count = models.PositiveIntegerField(help_text="Credits created by the batch")
+    total = MoneyField(help_text="Sum of the credits created by the batch")
+    idempotency_key = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "credit batches"
+        permissions = [("undo_creditbatch", "Can undo a bulk credit batch")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0) & Q(amount__lte=MAX_AMOUNT), name="batch_amount_in_range"),
+            models.CheckConstraint(condition=Q(count__gt=0) & Q(total=F("amount") * F("count")), name="batch_total_is_count_times_amount"),
+        ]
+        triggers = [pgtrigger.Protect(name="batch_figures_are_fixed", operation=pgtrigger.Update, condition=pgtrigger.AnyChange("amount", "count", "total"))]
+
+    def __str__(self) -> str:
+        return f"Batch #{self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("credits:batch_detail", args=[self.pk])
+
+    @property
+    def is_undone(self) -> bool:
+        return self.undone_at is not None
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(), exclude=["remaining", "status"])
+class Credit(models.Model):
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="credits")
+    date = models.DateField(default=datetime.date.today, help_text="Payment date")
+    amount = MoneyField()
+    assigned = MoneyField(default=ZERO, editable=False)
+    remaining = models.GeneratedField(expression=F("amount") - F("assigned"), output_field=MoneyField(), db_persist=True)
+    status = models.GeneratedField(
+        expression=Case(
+            When(assigned=0, then=Value(CreditStatus.UNASSIGNED.value)),
+            When(assigned__lt=F("amount"), then=Value(CreditStatus.PART_ASSIGNED.value)),
+            default=Value(CreditStatus.FULLY_ASSIGNED.value),
+        ),
+        output_field=models.CharField(max_length=15, choices=CreditStatus.choices),
+        db_persist=True,
+    )
+    reason = models.CharField(max_length=20, choices=Reason.choices, default=Reason.OTHER)
+    note = models.TextField(blank=True)
+    auto_apply = models.BooleanField(default=True, help_text="Apply the remaining balance automatically to the next invoice")
+    batch = models.ForeignKey(CreditBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="credits")
+    version = models.PositiveIntegerField(default=1, editable=False, help_text="Bumped by every modification; guards stale forms")
+    idempotency_key = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    objects = CreditQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-date", "-id"]
+        indexes = [
+            models.Index(fields=["customer", "date", "id"], name="credit_customer_date"),
+            models.Index(fields=["-date", "-id"], name="credit_date"),
+            models.Index(fields=["status", "reason", "-date", "-id"], name="credit_status_reason_date"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0) & Q(amount__lte=MAX_AMOUNT), name="credit_amount_in_range"),
+            models.CheckConstraint(condition=Q(assigned__gte=0), name="credit_assigned_not_negative"),
+            models.CheckConstraint(condition=Q(assigned__lte=F("amount")), name="credit_not_overassigned"),
+        ]
+        triggers = [
+            pgtrigger.Trigger(
+                name="credit_assigned_kept_by_db",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Insert | pgtrigger.Update,
+                func=_GUARD_CREDIT_ASSIGNED,
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Credit #{self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("credits:detail", args=[self.pk])
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.DeleteEvent())
+class CreditAssignment(models.Model):
+    credit = models.ForeignKey(Credit, on_delete=models.PROTECT, related_name="assignments")
+    invoice = models.ForeignKey("billing.Invoice", on_delete=models.PROTECT, related_name="credit_assignments")
+    amount = MoneyField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0) & Q(amount__lte=MAX_AMOUNT), name="assignment_amount_in_range"),
+        ]
+        triggers = [
+            pgtrigger.Protect(name="assignment_is_immutable", operation=pgtrigger.Update),
+            pgtrigger.Trigger(
+                name="assignment_same_customer_open_invoice",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Insert,
+                func=_CHECK_ASSIGNMENT,
+                declare=[("credit_customer", "bigint"), ("invoice_customer", "bigint"), ("invoice_voided", "timestamptz")],
+            ),
+            pgtrigger.Trigger(
+                name="assignment_keeps_credit_assigned",
+                when=pgtrigger.After,
+                operation=pgtrigger.Insert | pgtrigger.Delete,
+                func=_keep_parent_sum("credits_credit", "credit_id", "assigned"),
+            ),
+            pgtrigger.Trigger(
+                name="assignment_keeps_invoice_credited",
+                when=pgtrigger.After,
+                operation=pgtrigger.Insert | pgtrigger.Delete,
+                func=_keep_parent_sum("billing_invoice", "invoice_id", "credited"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} of {self.credit} to {self.invoice}"

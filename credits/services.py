@@ -1,0 +1,323 @@
+"""Credits service: every write to credits, assignments and batches goes through here.
+
+Design:
+- The database is the last word. Triggers keep `Credit.assigned` and the invoice totals from
+  the rows, and CHECK constraints refuse over-assignment and over-settlement, so even a race
+  or raw SQL cannot corrupt the ledger. These functions check the same rules first, so that
+  people get a clear `ValidationError` rather than a database error.
+- Every write for one customer locks that customer's row first (`lock_customer`), then credits
+  (by id), then invoices (by id). One fixed order means two staff members acting at once
+  queue instead of deadlocking, and each sees the other's result.
+- Bulk credits are one set-based `INSERT ... SELECT`, so 10,000 customers cost one statement
+  and no Python objects.
+- History is recorded by pghistory's triggers; `ledger_write` attaches who and what action.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from billing.models import OPEN_STATUSES, Invoice, InvoiceStatus
+from billing_site.ledger import check_choice, check_date, ledger_write, lock_customer
+from billing_site.money import ZERO, format_money, parse_amount
+from customers.models import Customer
+
+from .models import Credit, CreditAssignment, CreditBatch, Reason
+
+CREDIT_GONE = "This credit has been deleted."
+ASSIGNMENT_GONE = "This assignment has already been removed."
+STALE_CREDIT = "Someone else changed this credit while you were editing it. Reload the page to see their change."
+NO_CUSTOMERS = "Choose at least one customer."
+NO_ALLOCATIONS = "Enter an amount for at least one invoice."
+BATCH_UNDONE = "This batch has already been undone."
+NOTE_TOO_LONG = "Keep the note under 2,000 characters."
+KEY_TOO_LONG = "An idempotency key is at most 64 characters."
+
+
+def _check_note(note: object) -> str:
+    note = "" if note is None else str(note)
+    if len(note) > 2000:
+        raise ValidationError({"note": NOTE_TOO_LONG})
+    return note
+
+
+def _check_key(key: str | None) -> str | None:
+    if key is not None and len(key) > 64:
+        raise ValidationError({"idempotency_key": KEY_TOO_LONG})
+    return key or None
+
+
+def _first_with_key(model: type[Credit] | type[CreditBatch], key: str) -> Credit | CreditBatch | None:
+    """What an earlier submit with this key created; the advisory lock makes a concurrent twin wait for it."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"{model._meta.label}:{key}"])
+    return model.objects.filter(idempotency_key=key).first()
+
+
+def _lock_credit(credit: Credit | int) -> Credit:
+    pk = credit.pk if isinstance(credit, Credit) else credit
+    try:
+        return Credit.objects.select_for_update().get(pk=pk)
+    except Credit.DoesNotExist:
+        raise ValidationError(CREDIT_GONE) from None
+
+
+def _customer_of_credit(credit: Credit | int) -> int:
+    pk = credit.pk if isinstance(credit, Credit) else credit
+    customer_id = Credit.objects.filter(pk=pk).values_list("customer_id", flat=True).first()
+    if customer_id is None:
+        raise ValidationError(CREDIT_GONE)
+    return customer_id
+
+
+@ledger_write("add_credit")
+def add_credit(
+    customer: Customer,
+    amount: Decimal | int | str,
+    *,
+    date: datetime.date | str | None = None,
+    reason: str = Reason.OTHER,
+    note: str = "",
+    auto_apply: bool = True,
+    by=None,
+    idempotency_key: str | None = None,
+) -> Credit:
+    """Add one credit to a customer's account; the same idempotency key again returns the first credit."""
+    amount = parse_amount(amount)
+    date = check_date(date)
+    reason = check_choice(reason, Reason, field="reason")
+    note = _check_note(note)
+    key = _check_key(idempotency_key)
+    if key and (existing := _first_with_key(Credit, key)):
+        return existing
+    return Credit.objects.create(
+        customer=lock_customer(customer),
+        amount=amount,
+        date=date,
+        reason=reason,
+        note=note,
+        auto_apply=bool(auto_apply),
+        idempotency_key=key,
+        created_by=by,
+    )
+
+
+def _customer_ids_sql(customers: QuerySet[Customer] | Iterable[Customer | int]) -> tuple[str, list]:
+    """SQL selecting the distinct ids of the chosen customers, without loading them."""
+    if isinstance(customers, QuerySet):
+        query = customers.order_by().values("pk")
+    else:
+        ids = {c.pk if isinstance(c, Customer) else int(c) for c in customers}
+        query = Customer.objects.filter(pk__in=sorted(ids)).values("pk")
+        missing = len(ids) - query.count()
+        if missing:
+            raise ValidationError({"customers": f"{missing} of the chosen customers do not exist."})
+    sql, params = query.query.sql_with_params()
+    return sql, list(params)
+
+
+@ledger_write("add_bulk_credits")
+def add_bulk_credits(
+    customers: QuerySet[Customer] | Iterable[Customer | int],
+    amount: Decimal | int | str,
+    *,
+    date: datetime.date | str | None = None,
+    reason: str = Reason.OTHER,
+    note: str = "",
+    auto_apply: bool = True,
+    by=None,
+    idempotency_key: str | None = None,
+) -> CreditBatch:
+    """The same credit for every chosen customer: all or nothing, one batch, one INSERT ... SELECT."""
+    amount = parse_amount(amount)
+    date = check_date(date)
+    reason = check_choice(reason, Reason, field="reason")
+    note = _check_note(note)
+    key = _check_key(idempotency_key)
+    if key and (existing := _first_with_key(CreditBatch, key)):
+        return existing
+    ids_sql, params = _customer_ids_sql(customers)
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        # Foreign keys are deferred to commit, so the credits can name their batch before it
+        # exists; that lets the batch record the exact count the INSERT wrote.
+        cursor.execute("SELECT nextval(pg_get_serial_sequence('credits_creditbatch', 'id'))")
+        batch_id = cursor.fetchone()[0]
+        cursor.execute(
+            f"""
+            INSERT INTO credits_credit
+                (customer_id, date, amount, assigned, reason, note, auto_apply, batch_id, version, created_at, created_by_id)
+            SELECT c.id, %s, %s, 0, %s, %s, %s, %s, 1, %s, %s
+            FROM customers_customer c WHERE c.id IN ({ids_sql})
+            """,
+            [date, amount, reason, note, bool(auto_apply), batch_id, now, by.pk if by else None, *params],
+        )
+        count = cursor.rowcount
+    if count == 0:
+        raise ValidationError({"customers": NO_CUSTOMERS})
+    return CreditBatch.objects.create(
+        id=batch_id,
+        amount=amount,
+        date=date,
+        reason=reason,
+        note=note,
+        auto_apply=bool(auto_apply),
+        count=count,
+        total=amount * count,
+        idempotency_key=key,
+        created_by=by,
+    )
+
+
+@ledger_write("update_credit")
+def update_credit(
+    credit: Credit,
+    *,
+    amount: Decimal | int | str | None = None,
+    date: datetime.date | str | None = None,
+    reason: str | None = None,
+    note: str | None = None,
+    auto_apply: bool | None = None,
+    version: int | None = None,
+    by=None,
+) -> Credit:
+    """Modify a credit; `version` (from the form) refuses a change made on stale data."""
+    lock_customer(_customer_of_credit(credit))
+    locked = _lock_credit(credit)
+    if version is not None and int(version) != locked.version:
+        raise ValidationError(STALE_CREDIT)
+    if amount is not None:
+        new_amount = parse_amount(amount)
+        if new_amount < locked.assigned:
+            raise ValidationError(
+                {"amount": f"{format_money(locked.assigned)} of this credit is already assigned; the amount cannot be less than that."}
+            )
+        locked.amount = new_amount
+    if date is not None:
+        locked.date = check_date(date)
+    if reason is not None:
+        locked.reason = check_choice(reason, Reason, field="reason")
+    if note is not None:
+        locked.note = _check_note(note)
+    if auto_apply is not None:
+        locked.auto_apply = bool(auto_apply)
+    locked.version += 1
+    locked.save(update_fields=["amount", "date", "reason", "note", "auto_apply", "version"])
+    locked.refresh_from_db()
+    return locked
+
+
+def _allocation_error(invoice: Invoice | None, credit: Credit, amount: Decimal) -> str | None:
+    if invoice is None:
+        return "That invoice does not exist."
+    if invoice.customer_id != credit.customer_id:
+        return f"{invoice} belongs to another customer."
+    if invoice.status == InvoiceStatus.VOID:
+        return f"{invoice} is void."
+    if invoice.status not in OPEN_STATUSES:
+        return f"{invoice} is already paid."
+    if amount > invoice.outstanding:
+        return f"{invoice} has only {format_money(invoice.outstanding)} outstanding."
+    return None
+
+
+@ledger_write("assign_credit")
+def assign_credit(credit: Credit, allocations: Mapping[Invoice | int, Decimal | int | str], *, by=None) -> list[CreditAssignment]:
+    """Assign parts of a credit to open invoices of the same customer: {invoice: amount, ...}."""
+    amounts: dict[int, Decimal] = {}
+    for invoice, value in allocations.items():
+        pk = invoice.pk if isinstance(invoice, Invoice) else int(invoice)
+        amounts[pk] = amounts.get(pk, ZERO) + parse_amount(value, field=f"invoice-{pk}")
+    if not amounts:
+        raise ValidationError(NO_ALLOCATIONS)
+    lock_customer(_customer_of_credit(credit))
+    locked = _lock_credit(credit)
+    invoices = Invoice.objects.select_for_update().in_bulk(sorted(amounts))
+    errors = {
+        f"invoice-{pk}": message
+        for pk, amount in amounts.items()
+        if (message := _allocation_error(invoices.get(pk), locked, amount))
+    }
+    if errors:
+        raise ValidationError(errors)
+    wanted = sum(amounts.values(), ZERO)
+    if wanted > locked.remaining:
+        raise ValidationError(
+            f"That assigns {format_money(wanted)}, but the credit has only {format_money(locked.remaining)} left to assign."
+        )
+    return CreditAssignment.objects.bulk_create(
+        CreditAssignment(credit=locked, invoice=invoices[pk], amount=amount, created_by=by) for pk, amount in amounts.items()
+    )
+
+
+@ledger_write("unassign_credit")
+def unassign_credit(assignment: CreditAssignment, *, by=None) -> None:
+    """Remove one assignment: the credit's remaining grows and the invoice is reopened."""
+    customer_id = CreditAssignment.objects.filter(pk=assignment.pk).values_list("credit__customer_id", flat=True).first()
+    if customer_id is None:
+        raise ValidationError(ASSIGNMENT_GONE)
+    lock_customer(customer_id)
+    _lock_credit(assignment.credit_id)
+    if CreditAssignment.objects.filter(pk=assignment.pk).delete()[0] == 0:
+        raise ValidationError(ASSIGNMENT_GONE)
+
+
+@ledger_write("delete_credit")
+def delete_credit(credit: Credit, *, by=None) -> list[Invoice]:
+    """Delete a credit and its assignments; returns the invoices that were reopened. History keeps the record."""
+    lock_customer(_customer_of_credit(credit))
+    locked = _lock_credit(credit)
+    invoice_ids = list(locked.assignments.values_list("invoice_id", flat=True).distinct())
+    locked.assignments.all().delete()
+    locked.delete()
+    return list(Invoice.objects.filter(pk__in=invoice_ids).order_by("id"))
+
+
+@ledger_write("apply_available_credit")
+def apply_available_credit(invoice: Invoice, *, by=None) -> Decimal:
+    """Settle an open invoice from the customer's auto-apply credits, oldest first; returns the amount applied."""
+    customer_id = Invoice.objects.filter(pk=invoice.pk).values_list("customer_id", flat=True).first()
+    if customer_id is None:
+        raise ValidationError("That invoice does not exist.")
+    lock_customer(customer_id)
+    credits = list(Credit.objects.auto_applicable_for(customer_id).select_for_update())
+    locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    if locked.status == InvoiceStatus.VOID:
+        raise ValidationError(f"{locked} is void.")
+    left = locked.outstanding
+    assignments = []
+    for credit in credits:
+        if left <= 0:
+            break
+        part = min(credit.remaining, left)
+        assignments.append(CreditAssignment(credit=credit, invoice=locked, amount=part, created_by=by))
+        left -= part
+    CreditAssignment.objects.bulk_create(assignments)
+    return locked.outstanding - left
+
+
+@ledger_write("undo_batch")
+def undo_batch(batch: CreditBatch, *, by=None) -> CreditBatch:
+    """Delete every credit of a bulk batch, while none of them is assigned."""
+    locked = CreditBatch.objects.select_for_update().get(pk=batch.pk)
+    if locked.is_undone:
+        raise ValidationError(BATCH_UNDONE)
+    # Lock the batch's credits (a plain SELECT: .count() would drop FOR UPDATE) so none is assigned meanwhile.
+    assigned = [a for a in Credit.objects.filter(batch=locked).select_for_update().order_by("id").values_list("assigned", flat=True) if a > 0]
+    if assigned:
+        raise ValidationError(
+            f"{len(assigned)} of this batch's credits are already assigned to invoices. Remove those assignments first."
+        )
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM credits_credit WHERE batch_id = %s", [locked.pk])
+    locked.undone_at = timezone.now()
+    locked.undone_by = by
+    locked.save(update_fields=["undone_at", "undone_by"])
+    return locked

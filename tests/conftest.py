@@ -1,0 +1,49 @@
+"""The shared cast: a billing staff member, a manager, a superuser, and a browser."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.factories import CustomerFactory, UserFactory
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def staff(db):
+    return UserFactory(username="sam.staff", groups=["Billing staff"])
+
+
+@pytest.fixture
+def manager(db):
+    return UserFactory(username="maria.manager", groups=["Managers"])
+
+
+@pytest.fixture
+def superuser(db):
+    return UserFactory(username="root", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def customer(db):
+    return CustomerFactory(name="Amy Parent")
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": "/usr/bin/chromium",
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }
