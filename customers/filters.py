@@ -1,0 +1,32 @@
+"""The customer list's search and filters, shared by View All and by bulk credits' "all matching"."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Exists, OuterRef
+
+from billing.models import OPEN_STATUSES, Invoice
+
+from .models import Customer
+
+
+class CustomerFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label="Search", help_text="Name, email or phone")
+    tag = django_filters.CharFilter(method="filter_tag", label="Class tag")
+    outstanding = django_filters.BooleanFilter(method="filter_outstanding", label="Has outstanding balance")
+
+    class Meta:
+        model = Customer
+        fields: list[str] = []
+
+    def search(self, queryset, name, value):
+        return queryset.search(value)
+
+    def filter_tag(self, queryset, name, value):
+        return queryset.tagged(value)
+
+    def filter_outstanding(self, queryset, name, value):
+        if value is None:
+            return queryset
+        has_open = Exists(Invoice.objects.filter(customer=OuterRef("pk"), status__in=OPEN_STATUSES))
+        return queryset.filter(has_open) if value else queryset.exclude(has_open)

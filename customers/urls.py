@@ -1,0 +1,9 @@
+from django.urls import path
+
+from customers import views
+
+app_name = "customers"
+urlpatterns = [
+    path("", views.customer_list, name="list"),
+    path("add/", views.customer_add, name="add"),
+]
