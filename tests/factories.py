@@ -33,3 +33,18 @@ class UserFactory(factory.django.DjangoModelFactory):
             self.groups.set(Group.objects.filter(name__in=names))
         if create:
             self.save()
+
+
+def invoice_for(customer: Customer, *prices: str, by=None, **kwargs):
+    """An invoice with one line per price, raised through the billing service (so auto-apply runs)."""
+    from billing import services as billing
+
+    lines = [(f"Class {n}", 1, price) for n, price in enumerate(prices or ("100.00",), start=1)]
+    return billing.create_invoice(customer, lines, by=by, **kwargs)
+
+
+def credit_for(customer: Customer, amount: str = "50.00", *, auto_apply: bool = False, by=None, **kwargs):
+    """A credit added through the credits service; auto-apply off unless asked, so tests choose where it goes."""
+    from credits import services as credits
+
+    return credits.add_credit(customer, amount, auto_apply=auto_apply, by=by, **kwargs)
