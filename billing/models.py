@@ -103,6 +103,8 @@ class Invoice(models.Model):
                 operation=pgtrigger.Insert | pgtrigger.Update,
                 func=_GUARD_INVOICE_TOTALS,
             ),
+            # Moving an invoice to another customer would leave its credit assignments joining two customers.
+            pgtrigger.Protect(name="invoice_customer_is_fixed", operation=pgtrigger.Update, condition=pgtrigger.AnyChange("customer")),
         ]
 
     def __str__(self) -> str:
@@ -111,6 +113,11 @@ class Invoice(models.Model):
     @property
     def display_number(self) -> str:
         return f"INV-{self.number:06d}" if self.number else "INV-(new)"
+
+    @property
+    def status_label(self) -> str:
+        """What people call the status: "Awaiting payment", "Part-paid", "Paid", "Void"."""
+        return InvoiceStatus(self.status).label
 
     @property
     def is_open(self) -> bool:

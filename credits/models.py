@@ -154,10 +154,16 @@ class Credit(models.Model):
                 operation=pgtrigger.Insert | pgtrigger.Update,
                 func=_GUARD_CREDIT_ASSIGNED,
             ),
+            # Moving a credit to another customer would leave its assignments joining two customers.
+            pgtrigger.Protect(name="credit_customer_is_fixed", operation=pgtrigger.Update, condition=pgtrigger.AnyChange("customer")),
         ]
 
     def __str__(self) -> str:
         return f"Credit #{self.pk}"
+
+    @property
+    def status_label(self) -> str:
+        return CreditStatus(self.status).label
 
     def get_absolute_url(self) -> str:
         return reverse("credits:detail", args=[self.pk])
