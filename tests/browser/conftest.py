@@ -18,6 +18,15 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 pytestmark = pytest.mark.browser
 
 
+@pytest.fixture(autouse=True)
+def no_csp_violations(page):
+    """Every page works under the strict Content-Security-Policy: no inline script or style."""
+    refused: list[str] = []
+    page.on("console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None)
+    yield
+    assert not refused, refused
+
+
 @pytest.fixture
 def as_user(page, live_server):
     def log_in(user):
