@@ -7,8 +7,9 @@ import functools
 from typing import Any, Callable, TypeVar
 
 import pghistory
-from django.core.exceptions import ValidationError
+from django.core.exceptions import EmptyResultSet, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 
 from customers.models import Customer
 
@@ -94,3 +95,15 @@ def ledger_write(action: str) -> Callable[[F], F]:
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+NO_CUSTOMERS = "Choose at least one customer."
+
+
+def customer_ids_sql(customers: QuerySet[Customer]) -> tuple[str, list]:
+    """SQL (and its parameters) selecting the ids of the chosen customers, for set-based writes."""
+    try:
+        sql, params = customers.order_by().values("pk").query.sql_with_params()
+    except EmptyResultSet:
+        raise ValidationError({"customers": NO_CUSTOMERS}) from None
+    return sql, list(params)

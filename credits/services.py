@@ -25,7 +25,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from billing.models import OPEN_STATUSES, Invoice, InvoiceStatus
-from billing_site.ledger import check_choice, check_date, ledger_write, lock_customer
+from billing_site.ledger import NO_CUSTOMERS, check_choice, check_date, customer_ids_sql, ledger_write, lock_customer
 from billing_site.money import ZERO, format_money, parse_amount
 from customers.models import Customer
 
@@ -34,7 +34,6 @@ from .models import Credit, CreditAssignment, CreditBatch, Reason
 CREDIT_GONE = "This credit has been deleted."
 ASSIGNMENT_GONE = "This assignment has already been removed."
 STALE_CREDIT = "Someone else changed this credit while you were editing it. Reload the page to see their change."
-NO_CUSTOMERS = "Choose at least one customer."
 NO_ALLOCATIONS = "Enter an amount for at least one invoice."
 BATCH_UNDONE = "This batch has already been undone."
 NOTE_TOO_LONG = "Keep the note under 2,000 characters."
@@ -112,15 +111,13 @@ def add_credit(
 def _customer_ids_sql(customers: QuerySet[Customer] | Iterable[Customer | int]) -> tuple[str, list]:
     """SQL selecting the distinct ids of the chosen customers, without loading them."""
     if isinstance(customers, QuerySet):
-        query = customers.order_by().values("pk")
-    else:
-        ids = {c.pk if isinstance(c, Customer) else int(c) for c in customers}
-        query = Customer.objects.filter(pk__in=sorted(ids)).values("pk")
-        missing = len(ids) - query.count()
-        if missing:
-            raise ValidationError({"customers": f"{missing} of the chosen customers do not exist."})
-    sql, params = query.query.sql_with_params()
-    return sql, list(params)
+        return customer_ids_sql(customers)
+    ids = {c.pk if isinstance(c, Customer) else int(c) for c in customers}
+    query = Customer.objects.filter(pk__in=sorted(ids))
+    missing = len(ids) - query.count()
+    if missing:
+        raise ValidationError({"customers": f"{missing} of the chosen customers do not exist."})
+    return customer_ids_sql(query)
 
 
 @ledger_write("add_bulk_credits")
