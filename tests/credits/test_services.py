@@ -1,0 +1,587 @@
+"""credits.services: every function's happy path and every rule it enforces (a refusal writes nothing)."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from billing import services as billing
+from credits import services as credits
+from credits.models import Credit, CreditAssignment, CreditBatch
+from customers.models import Customer
+from tests.factories import CustomerFactory, credit_for, invoice_for
+from tests.ledger import keep_staff_groups, ledger_fingerprint, refused, run_together  # noqa: F401 - fixture
+
+pytestmark = pytest.mark.django_db
+
+D = Decimal
+
+# Inputs parse_amount must refuse, with the message a person sees.
+BAD_AMOUNTS = [
+    pytest.param(25.0, "not float", id="float"),
+    pytest.param("10.001", "at most 2 decimal places", id="three-places"),
+    pytest.param(D("10.005"), "at most 2 decimal places", id="three-places-decimal"),
+    pytest.param("0", "more than zero", id="zero"),
+    pytest.param(D("0.00"), "more than zero", id="zero-decimal"),
+    pytest.param("-5.00", "more than zero", id="negative"),
+    pytest.param(-5, "more than zero", id="negative-int"),
+    pytest.param("1000000.01", "at most £1,000,000.00", id="too-large"),
+    pytest.param(10**30, "at most £1,000,000.00", id="huge-int"),
+    pytest.param(D("1e309"), "at most £1,000,000.00", id="1e309-decimal"),
+    pytest.param("1e309", "as a number", id="1e309-text"),
+    pytest.param("NaN", "as a number", id="nan-text"),
+    pytest.param(D("NaN"), "as a number", id="nan-decimal"),
+    pytest.param("Infinity", "as a number", id="infinity-text"),
+    pytest.param(D("Infinity"), "as a number", id="infinity-decimal"),
+    pytest.param("١٠٠", "as a number", id="arabic-indic-digits"),
+    pytest.param("１００", "as a number", id="full-width-digits"),
+    pytest.param("12,50", "as a number", id="decimal-comma"),
+    pytest.param("", "Enter an amount", id="empty"),
+    pytest.param(None, "Enter an amount", id="none"),
+    pytest.param(True, "Enter an amount", id="bool"),
+]
+
+BAD_DATES = [
+    pytest.param("2026-02-30", "Enter a date", id="no-such-day"),
+    pytest.param("yesterday", "Enter a date", id="words"),
+    pytest.param(20260101, "Enter a date", id="int"),
+    pytest.param(datetime.date(2000, 1, 1), "more than ten years ago", id="long-ago"),
+    pytest.param("far-future", "more than a year ahead", id="far-future"),
+]
+
+
+def bad_date(value):
+    return timezone.localdate() + datetime.timedelta(days=400) if value == "far-future" else value
+
+
+# add_credit
+
+
+def test_it_adds_a_credit(customer, staff):
+    credit = credits.add_credit(customer, "250.00", date="2026-01-15", reason="cancelled_class", note="Storm", by=staff)
+    credit.refresh_from_db()
+    assert (credit.customer, credit.amount, credit.date) == (customer, D("250.00"), datetime.date(2026, 1, 15))
+    assert (credit.reason, credit.note, credit.auto_apply, credit.created_by) == ("cancelled_class", "Storm", True, staff)
+    assert (credit.assigned, credit.remaining, credit.status) == (D("0.00"), D("250.00"), "unassigned")
+
+
+def test_it_records_who_added_a_credit_in_history(customer, staff):
+    credit = credits.add_credit(customer, "10.00", by=staff)
+    event = credit.events.get(pgh_label="insert")
+    assert event.pgh_context.metadata == {"action": "add_credit", "user": staff.pk, "username": "sam.staff"}
+
+
+@pytest.mark.parametrize(
+    ("amount", "expected"),
+    [(D("12.50"), "12.50"), (12, "12.00"), ("12.50", "12.50"), ("£12.50", "12.50"), (" 12.5 ", "12.50"), ("£1,234.50", "1234.50")],
+)
+def test_it_accepts_an_amount_as_decimal_int_or_text(customer, amount, expected):
+    assert credits.add_credit(customer, amount).amount == D(expected)
+
+
+def test_it_accepts_the_largest_amount(customer):
+    assert credits.add_credit(customer, "1000000.00").amount == D("1000000.00")
+
+
+def test_it_dates_a_credit_today_by_default(customer):
+    assert credits.add_credit(customer, "5.00").date == timezone.localdate()
+
+
+@pytest.mark.parametrize(("amount", "message"), BAD_AMOUNTS)
+def test_it_refuses_a_bad_credit_amount(customer, amount, message):
+    with refused(message):
+        credits.add_credit(customer, amount)
+
+
+@pytest.mark.parametrize(("date", "message"), BAD_DATES)
+def test_it_refuses_a_bad_credit_date(customer, date, message):
+    with refused(message):
+        credits.add_credit(customer, "10.00", date=bad_date(date))
+
+
+@pytest.mark.parametrize("reason", ["bribe", "", None, "Refund"])
+def test_it_refuses_a_reason_that_is_not_a_code(customer, reason):
+    with refused("Choose one of: refund, write_off"):
+        credits.add_credit(customer, "10.00", reason=reason)
+
+
+def test_it_refuses_a_note_that_is_too_long(customer):
+    with refused("under 2,000 characters"):
+        credits.add_credit(customer, "10.00", note="x" * 2001)
+
+
+def test_it_refuses_a_credit_for_a_customer_that_does_not_exist():
+    with refused("customer does not exist"):
+        credits.add_credit(Customer(pk=987654), "10.00")
+
+
+def test_it_refuses_an_idempotency_key_that_is_too_long(customer):
+    with refused("at most 64 characters"):
+        credits.add_credit(customer, "10.00", idempotency_key="k" * 65)
+
+
+def test_it_returns_the_first_credit_when_the_same_key_comes_again(customer):
+    first = credits.add_credit(customer, "10.00", idempotency_key="form-1")
+    before = ledger_fingerprint()
+    again = credits.add_credit(customer, "99.00", idempotency_key="form-1")
+    assert ledger_fingerprint() == before
+    assert again.pk == first.pk
+    assert again.amount == D("10.00")
+    assert Credit.objects.count() == 1
+
+
+def test_it_creates_a_second_credit_for_a_different_key(customer):
+    credits.add_credit(customer, "10.00", idempotency_key="form-1")
+    credits.add_credit(customer, "10.00", idempotency_key="form-2")
+    credits.add_credit(customer, "10.00")
+    assert Credit.objects.count() == 3
+
+
+def test_it_creates_one_credit_when_two_submits_with_one_key_race(keep_staff_groups, transactional_db):
+    customer = CustomerFactory()
+    results = run_together([lambda: credits.add_credit(customer, "10.00", idempotency_key="double-click")] * 8)
+    assert all(isinstance(r, Credit) for r in results), results
+    assert {r.pk for r in results} == {Credit.objects.get().pk}
+
+
+def test_it_does_not_assign_a_new_credit_to_invoices_that_already_exist(customer):
+    """Auto-apply is for the *next* invoice generated; existing ones are assigned by hand."""
+    invoice = invoice_for(customer, "40.00")
+    credit = credits.add_credit(customer, "25.00", auto_apply=True)
+    invoice.refresh_from_db()
+    assert (invoice.credited, credit.assigned) == (D("0.00"), D("0.00"))
+
+
+# add_bulk_credits
+
+
+def test_it_adds_the_same_credit_to_every_customer_of_a_queryset(manager):
+    ballet = CustomerFactory.create_batch(3, tags=["Ballet Tue 4pm"])
+    CustomerFactory(tags=["Swim Sat 9am"])
+    batch = credits.add_bulk_credits(
+        Customer.objects.tagged("Ballet Tue 4pm"), "20.00", date="2026-01-10", reason="cancelled_class", note="Snow", auto_apply=False, by=manager
+    )
+    assert (batch.count, batch.total, batch.amount, batch.created_by) == (3, D("60.00"), D("20.00"), manager)
+    made = Credit.objects.filter(batch=batch)
+    assert sorted(made.values_list("customer_id", flat=True)) == sorted(c.pk for c in ballet)
+    assert set(made.values_list("amount", "date", "reason", "note", "auto_apply", "created_by")) == {
+        (D("20.00"), datetime.date(2026, 1, 10), "cancelled_class", "Snow", False, manager.pk)
+    }
+    assert Credit.objects.count() == 3
+
+
+def test_it_adds_bulk_credits_to_an_iterable_of_customers_and_ids_counting_each_once():
+    a, b, c = CustomerFactory.create_batch(3)
+    batch = credits.add_bulk_credits([a, b.pk, a, str(c.pk)], "5.00")
+    assert batch.count == 3
+    assert Credit.objects.filter(batch=batch).count() == 3
+
+
+def test_it_inserts_bulk_credits_in_a_few_statements_not_one_per_customer(django_assert_max_num_queries):
+    CustomerFactory.create_batch(40)
+    with django_assert_max_num_queries(10):
+        batch = credits.add_bulk_credits(Customer.objects.all(), "5.00")
+    assert batch.count == 40
+
+
+def test_it_records_each_bulk_credit_in_history(manager):
+    CustomerFactory.create_batch(2)
+    batch = credits.add_bulk_credits(Customer.objects.all(), "5.00", by=manager)
+    events = Credit.pgh_event_model.objects.filter(batch=batch, pgh_label="insert")
+    assert [e.pgh_context.metadata["action"] for e in events] == ["add_bulk_credits"] * 2
+
+
+def test_it_refuses_a_bulk_credit_for_an_empty_queryset():
+    CustomerFactory()
+    with refused("Choose at least one customer"):
+        credits.add_bulk_credits(Customer.objects.none(), "5.00")
+    with refused("Choose at least one customer"):
+        credits.add_bulk_credits(Customer.objects.filter(name="Nobody"), "5.00")
+
+
+def test_it_refuses_a_bulk_credit_for_an_empty_list():
+    CustomerFactory()
+    with refused("Choose at least one customer"):
+        credits.add_bulk_credits([], "5.00")
+
+
+def test_it_refuses_a_bulk_credit_naming_customers_that_do_not_exist():
+    a = CustomerFactory()
+    with refused("2 of the chosen customers do not exist"):
+        credits.add_bulk_credits([a, 987654, 987655], "5.00")
+
+
+@pytest.mark.parametrize(("amount", "message"), BAD_AMOUNTS[:12])
+def test_it_refuses_a_bad_bulk_amount(amount, message):
+    CustomerFactory.create_batch(2)
+    with refused(message):
+        credits.add_bulk_credits(Customer.objects.all(), amount)
+
+
+def test_it_refuses_a_bad_bulk_date_and_reason():
+    CustomerFactory()
+    with refused("Enter a date"):
+        credits.add_bulk_credits(Customer.objects.all(), "5.00", date="31/01/2026")
+    with refused("Choose one of"):
+        credits.add_bulk_credits(Customer.objects.all(), "5.00", reason="bribe")
+
+
+def test_it_returns_the_first_batch_when_the_same_key_comes_again():
+    CustomerFactory.create_batch(2)
+    first = credits.add_bulk_credits(Customer.objects.all(), "5.00", idempotency_key="bulk-1")
+    CustomerFactory()
+    again = credits.add_bulk_credits(Customer.objects.all(), "7.00", idempotency_key="bulk-1")
+    assert (again.pk, again.count, again.total) == (first.pk, 2, D("10.00"))
+    assert (CreditBatch.objects.count(), Credit.objects.count()) == (1, 2)
+
+
+def test_it_creates_one_batch_when_two_bulk_submits_with_one_key_race(keep_staff_groups, transactional_db):
+    CustomerFactory.create_batch(5)
+    results = run_together([lambda: credits.add_bulk_credits(Customer.objects.all(), "5.00", idempotency_key="bulk-race")] * 8)
+    assert all(isinstance(r, CreditBatch) for r in results), results
+    assert {r.pk for r in results} == {CreditBatch.objects.get().pk}
+    assert Credit.objects.count() == 5
+
+
+# update_credit
+
+
+def test_it_modifies_a_credit_and_bumps_its_version(customer, staff):
+    credit = credit_for(customer, "50.00")
+    updated = credits.update_credit(
+        credit, amount="60.00", date="2026-01-02", reason="goodwill", note="Sorry", auto_apply=True, version=1, by=staff
+    )
+    assert (updated.amount, updated.remaining, updated.date) == (D("60.00"), D("60.00"), datetime.date(2026, 1, 2))
+    assert (updated.reason, updated.note, updated.auto_apply, updated.version) == ("goodwill", "Sorry", True, 2)
+    assert Credit.objects.get(pk=credit.pk).amount == D("60.00")
+
+
+def test_it_leaves_fields_that_are_not_given_alone(customer):
+    credit = credit_for(customer, "50.00", reason="refund", note="Keep")
+    updated = credits.update_credit(credit, note="Changed")
+    assert (updated.amount, updated.reason, updated.note, updated.auto_apply) == (D("50.00"), "refund", "Changed", False)
+
+
+def test_it_lowers_a_credit_to_exactly_what_is_assigned(customer):
+    credit = credit_for(customer, "50.00")
+    credits.assign_credit(credit, {invoice_for(customer, "100.00"): "30.00"})
+    updated = credits.update_credit(credit, amount="30.00")
+    assert (updated.amount, updated.remaining, updated.status) == (D("30.00"), D("0.00"), "fully_assigned")
+
+
+def test_it_refuses_to_take_a_credit_below_what_is_assigned(customer):
+    credit = credit_for(customer, "50.00")
+    credits.assign_credit(credit, {invoice_for(customer, "100.00"): "30.00"})
+    with refused("£30.00 of this credit is already assigned"):
+        credits.update_credit(credit, amount="29.99")
+
+
+def test_it_refuses_a_change_made_on_a_stale_version(customer):
+    credit = credit_for(customer, "50.00")
+    credits.update_credit(credit, note="First editor", version=1)
+    with refused("Someone else changed this credit"):
+        credits.update_credit(credit, note="Second editor", version=1)
+    assert Credit.objects.get(pk=credit.pk).note == "First editor"
+
+
+def test_it_refuses_to_modify_a_deleted_credit(customer):
+    credit = credit_for(customer, "50.00")
+    credits.delete_credit(credit)
+    with refused("This credit has been deleted"):
+        credits.update_credit(credit, amount="10.00")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"amount": 10.5}, "not float"),
+        ({"amount": "10.555"}, "at most 2 decimal places"),
+        ({"amount": "0"}, "more than zero"),
+        ({"amount": "1000000.01"}, "at most £1,000,000.00"),
+        ({"amount": "NaN"}, "as a number"),
+        ({"date": "2026-13-01"}, "Enter a date"),
+        ({"reason": "bribe"}, "Choose one of"),
+        ({"note": "x" * 2001}, "under 2,000 characters"),
+    ],
+)
+def test_it_refuses_a_bad_change_and_keeps_the_version(customer, change, message):
+    credit = credit_for(customer, "50.00")
+    with refused(message):
+        credits.update_credit(credit, **change, version=1)
+    assert Credit.objects.get(pk=credit.pk).version == 1
+
+
+# assign_credit
+
+
+def test_it_splits_a_credit_across_two_invoices(customer, staff):
+    credit = credit_for(customer, "250.00")
+    first, second = invoice_for(customer, "100.00"), invoice_for(customer, "200.00")
+    made = credits.assign_credit(credit, {first: "100.00", second: "150.00"}, by=staff)
+    assert sorted((a.invoice_id, a.amount, a.created_by) for a in made) == [(first.pk, D("100.00"), staff), (second.pk, D("150.00"), staff)]
+    credit.refresh_from_db()
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (credit.assigned, credit.remaining, credit.status) == (D("250.00"), D("0.00"), "fully_assigned")
+    assert (first.status, first.outstanding) == ("paid", D("0.00"))
+    assert (second.status, second.outstanding, second.credited) == ("part_paid", D("50.00"), D("150.00"))
+
+
+def test_it_assigns_part_of_a_credit_by_invoice_id(customer):
+    credit = credit_for(customer, "50.00")
+    invoice = invoice_for(customer, "100.00")
+    credits.assign_credit(credit, {invoice.pk: "20.00"})
+    credit.refresh_from_db()
+    assert (credit.remaining, credit.status) == (D("30.00"), "part_assigned")
+
+
+def test_it_assigns_to_a_part_paid_invoice_up_to_its_outstanding(customer):
+    credit = credit_for(customer, "50.00")
+    invoice = invoice_for(customer, "100.00")
+    billing.record_payment(invoice, "60.00")
+    credits.assign_credit(credit, {invoice: "40.00"})
+    invoice.refresh_from_db()
+    assert (invoice.status, invoice.outstanding) == ("paid", D("0.00"))
+
+
+def test_it_refuses_to_assign_to_another_customers_invoice(customer):
+    credit = credit_for(customer, "50.00")
+    other = invoice_for(CustomerFactory(), "100.00")
+    with refused("belongs to another customer"):
+        credits.assign_credit(credit, {other: "10.00"})
+
+
+def test_it_refuses_to_assign_to_a_void_invoice(customer):
+    credit = credit_for(customer, "50.00")
+    invoice = billing.void_invoice(invoice_for(customer, "100.00"))
+    with refused("is void"):
+        credits.assign_credit(credit, {invoice: "10.00"})
+
+
+def test_it_refuses_to_assign_to_a_paid_invoice(customer):
+    credit = credit_for(customer, "50.00")
+    invoice = invoice_for(customer, "100.00")
+    billing.record_payment(invoice, "100.00")
+    with refused("is already paid"):
+        credits.assign_credit(credit, {invoice: "10.00"})
+
+
+def test_it_refuses_to_assign_more_than_the_invoice_has_outstanding(customer):
+    credit = credit_for(customer, "500.00")
+    invoice = invoice_for(customer, "100.00")
+    with refused("has only £100.00 outstanding"):
+        credits.assign_credit(credit, {invoice: "100.01"})
+
+
+def test_it_refuses_to_assign_more_than_the_credit_has_left(customer):
+    credit = credit_for(customer, "250.00")
+    first, second = invoice_for(customer, "200.00"), invoice_for(customer, "200.00")
+    credits.assign_credit(credit, {first: "100.00"})
+    with refused("the credit has only £150.00 left"):
+        credits.assign_credit(credit, {first: "50.00", second: "100.01"})
+
+
+def test_it_refuses_to_assign_nothing(customer):
+    credit = credit_for(customer, "50.00")
+    with refused("Enter an amount for at least one invoice"):
+        credits.assign_credit(credit, {})
+
+
+def test_it_refuses_to_assign_to_an_invoice_that_does_not_exist(customer):
+    credit = credit_for(customer, "50.00")
+    with refused("That invoice does not exist"):
+        credits.assign_credit(credit, {987654: "10.00"})
+
+
+def test_it_refuses_to_assign_a_deleted_credit(customer):
+    credit = credit_for(customer, "50.00")
+    invoice = invoice_for(customer, "100.00")
+    credits.delete_credit(credit)
+    with refused("This credit has been deleted"):
+        credits.assign_credit(credit, {invoice: "10.00"})
+
+
+@pytest.mark.parametrize(("amount", "message"), BAD_AMOUNTS[:12])
+def test_it_refuses_a_bad_assignment_amount(customer, amount, message):
+    credit = credit_for(customer, "50.00")
+    good, bad = invoice_for(customer, "100.00"), invoice_for(customer, "100.00")
+    with refused(message):
+        credits.assign_credit(credit, {good: "10.00", bad: amount})
+
+
+def test_it_refuses_the_whole_split_when_one_part_is_wrong(customer):
+    credit = credit_for(customer, "50.00")
+    mine, theirs = invoice_for(customer, "100.00"), invoice_for(CustomerFactory(), "100.00")
+    with refused("belongs to another customer") as info:
+        credits.assign_credit(credit, {mine: "10.00", theirs: "10.00"})
+    assert info.value.message_dict == {f"invoice-{theirs.pk}": [f"{theirs} belongs to another customer."]}
+
+
+# unassign_credit
+
+
+def test_it_unassigns_a_credit_and_reopens_the_invoice(customer, staff):
+    credit = credit_for(customer, "100.00")
+    invoice = invoice_for(customer, "100.00")
+    [assignment] = credits.assign_credit(credit, {invoice: "100.00"})
+    credits.unassign_credit(assignment, by=staff)
+    credit.refresh_from_db()
+    invoice.refresh_from_db()
+    assert (credit.remaining, credit.status) == (D("100.00"), "unassigned")
+    assert (invoice.status, invoice.outstanding) == ("unpaid", D("100.00"))
+    assert assignment.events.get(pgh_label="delete").pgh_context.metadata["action"] == "unassign_credit"
+
+
+def test_it_unassigns_back_to_part_paid_when_a_payment_remains(customer):
+    credit = credit_for(customer, "100.00")
+    invoice = invoice_for(customer, "100.00")
+    billing.record_payment(invoice, "30.00")
+    [assignment] = credits.assign_credit(credit, {invoice: "70.00"})
+    credits.unassign_credit(assignment)
+    invoice.refresh_from_db()
+    assert (invoice.status, invoice.outstanding) == ("part_paid", D("70.00"))
+
+
+def test_it_refuses_to_unassign_twice(customer):
+    credit = credit_for(customer, "100.00")
+    [assignment] = credits.assign_credit(credit, {invoice_for(customer, "100.00"): "40.00"})
+    credits.unassign_credit(assignment)
+    with refused("already been removed"):
+        credits.unassign_credit(assignment)
+
+
+# delete_credit
+
+
+def test_it_deletes_a_credit_with_its_assignments_and_reopens_the_invoices(customer, manager):
+    credit = credit_for(customer, "250.00")
+    first, second = invoice_for(customer, "100.00"), invoice_for(customer, "150.00")
+    credits.assign_credit(credit, {first: "100.00", second: "150.00"})
+    reopened = credits.delete_credit(credit, by=manager)
+    assert [(i.pk, i.status) for i in reopened] == [(first.pk, "unpaid"), (second.pk, "unpaid")]
+    assert not Credit.objects.filter(pk=credit.pk).exists()
+    assert not CreditAssignment.objects.exists()
+
+
+def test_it_keeps_a_record_of_a_deleted_credit_and_its_assignments(customer, manager):
+    credit = credit_for(customer, "75.00", note="Refund for May")
+    invoice = invoice_for(customer, "100.00")
+    credits.assign_credit(credit, {invoice: "75.00"})
+    credits.delete_credit(credit, by=manager)
+    gone = Credit.pgh_event_model.objects.get(pgh_obj_id=credit.pk, pgh_label="delete")
+    assert (gone.amount, gone.note, gone.customer_id) == (D("75.00"), "Refund for May", customer.pk)
+    assert gone.pgh_context.metadata == {"action": "delete_credit", "user": manager.pk, "username": "maria.manager"}
+    removed = CreditAssignment.pgh_event_model.objects.get(credit_id=credit.pk, pgh_label="delete")
+    assert (removed.invoice_id, removed.amount) == (invoice.pk, D("75.00"))
+
+
+def test_it_refuses_to_delete_a_credit_twice(customer):
+    credit = credit_for(customer, "10.00")
+    credits.delete_credit(credit)
+    with refused("This credit has been deleted"):
+        credits.delete_credit(credit)
+
+
+# apply_available_credit
+
+
+def test_it_applies_auto_apply_credits_oldest_first_skipping_manual_ones(customer):
+    today = timezone.localdate()
+    newer = credit_for(customer, "30.00", auto_apply=True, date=today)
+    manual = credit_for(customer, "500.00", auto_apply=False, date=today - datetime.timedelta(days=30))
+    older = credit_for(customer, "20.00", auto_apply=True, date=today - datetime.timedelta(days=10))
+    credit_for(CustomerFactory(), "500.00", auto_apply=True, date=today - datetime.timedelta(days=60))
+    invoice = invoice_for(customer, "40.00")  # a new invoice takes the auto-apply credits
+    assert (invoice.credited, invoice.status) == (D("40.00"), "paid")
+    assert {c.pk: c.remaining for c in Credit.objects.filter(customer=customer)} == {
+        older.pk: D("0.00"),
+        newer.pk: D("10.00"),
+        manual.pk: D("500.00"),
+    }
+
+
+def test_it_applies_available_credit_on_demand_and_returns_the_amount(customer, staff):
+    invoice = invoice_for(customer, "100.00")
+    first = credit_for(customer, "60.00", auto_apply=True, date=timezone.localdate() - datetime.timedelta(days=2))
+    second = credit_for(customer, "60.00", auto_apply=True)
+    applied = credits.apply_available_credit(invoice, by=staff)
+    assert applied == D("100.00")
+    first.refresh_from_db()
+    second.refresh_from_db()
+    invoice.refresh_from_db()
+    assert (first.remaining, second.remaining) == (D("0.00"), D("20.00"))
+    assert (invoice.status, invoice.outstanding) == ("paid", D("0.00"))
+
+
+def test_it_applies_oldest_credit_first_by_id_when_dates_tie(customer):
+    invoice = invoice_for(customer, "50.00")
+    first, second = credit_for(customer, "40.00", auto_apply=True), credit_for(customer, "40.00", auto_apply=True)
+    assert credits.apply_available_credit(invoice) == D("50.00")
+    assert list(Credit.objects.filter(pk__in=[first.pk, second.pk]).order_by("id").values_list("remaining", flat=True)) == [
+        D("0.00"),
+        D("30.00"),
+    ]
+
+
+def test_it_applies_nothing_when_there_is_no_credit_or_nothing_owed(customer):
+    invoice = invoice_for(customer, "50.00")
+    assert credits.apply_available_credit(invoice) == D("0.00")
+    billing.record_payment(invoice, "50.00")
+    credit_for(customer, "40.00", auto_apply=True)
+    assert credits.apply_available_credit(invoice) == D("0.00")
+    assert not CreditAssignment.objects.exists()
+
+
+def test_it_refuses_to_apply_credit_to_a_void_invoice(customer):
+    invoice = billing.void_invoice(invoice_for(customer, "50.00"))
+    credit_for(customer, "40.00", auto_apply=True)
+    with refused("is void"):
+        credits.apply_available_credit(invoice)
+
+
+# undo_batch
+
+
+def test_it_undoes_a_batch(manager):
+    CustomerFactory.create_batch(3)
+    batch = credits.add_bulk_credits(Customer.objects.all(), "5.00")
+    undone = credits.undo_batch(batch, by=manager)
+    assert (undone.undone_by, undone.is_undone) == (manager, True)
+    assert not Credit.objects.exists()
+    assert Credit.pgh_event_model.objects.filter(batch=batch, pgh_label="delete").count() == 3
+
+
+def test_it_refuses_to_undo_a_batch_with_an_assigned_credit(customer):
+    CustomerFactory()
+    batch = credits.add_bulk_credits(Customer.objects.all(), "5.00", auto_apply=False)
+    credits.assign_credit(Credit.objects.get(customer=customer), {invoice_for(customer, "10.00"): "5.00"})
+    with refused("1 of this batch's credits are already assigned"):
+        credits.undo_batch(batch)
+
+
+def test_it_undoes_a_batch_once_its_assignments_are_removed(customer):
+    batch = credits.add_bulk_credits([customer], "5.00", auto_apply=False)
+    credit = Credit.objects.get()
+    [assignment] = credits.assign_credit(credit, {invoice_for(customer, "10.00"): "5.00"})
+    credits.unassign_credit(assignment)
+    credits.undo_batch(batch)
+    assert not Credit.objects.exists()
+
+
+def test_it_undoes_a_batch_after_one_of_its_credits_was_deleted():
+    CustomerFactory.create_batch(2)
+    batch = credits.add_bulk_credits(Customer.objects.all(), "5.00")
+    credits.delete_credit(Credit.objects.first())
+    credits.undo_batch(batch)
+    assert not Credit.objects.exists()
+
+
+def test_it_refuses_to_undo_a_batch_twice():
+    CustomerFactory()
+    batch = credits.add_bulk_credits(Customer.objects.all(), "5.00")
+    credits.undo_batch(batch)
+    with refused("already been undone"):
+        credits.undo_batch(batch)
