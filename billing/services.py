@@ -18,7 +18,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from billing_site.ledger import NO_CUSTOMERS, check_choice, check_date, customer_ids_sql, ledger_write, lock_customer
-from billing_site.money import format_money, parse_amount
+from billing_site.money import MAX_AMOUNT, format_money, parse_amount
 from credits.models import Credit
 from credits.services import apply_available_credit
 from customers.models import Customer
@@ -50,12 +50,18 @@ def _check_lines(lines: Iterable[tuple[str, int, Decimal | int | str]]) -> list[
             quantity = int(quantity)
         if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= MAX_QUANTITY:
             raise ValidationError({"lines": f"Line {number}: the quantity is a whole number from 1 to {MAX_QUANTITY:,}."})
-        price = parse_amount(unit_price, field="lines")
+        try:
+            price = parse_amount(unit_price, field="lines")
+        except ValidationError as error:
+            raise ValidationError({"lines": f"Line {number}: {error.messages[0]}"}) from None
         checked.append(InvoiceLine(description=description, quantity=quantity, unit_price=price))
     if not checked:
         raise ValidationError({"lines": NO_LINES})
     if len(checked) > MAX_LINES:
         raise ValidationError({"lines": f"An invoice has at most {MAX_LINES} lines."})
+    # Like every amount, a total is at most MAX_AMOUNT; far beyond it the stored total would overflow.
+    if sum(line.quantity * line.unit_price for line in checked) > MAX_AMOUNT:
+        raise ValidationError({"lines": f"An invoice's total can be at most {format_money(MAX_AMOUNT)}."})
     return checked
 
 
