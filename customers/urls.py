@@ -6,4 +6,9 @@ app_name = "customers"
 urlpatterns = [
     path("", views.customer_list, name="list"),
     path("add/", views.customer_add, name="add"),
+    path("matching/", views.customer_matching, name="matching"),
+    path("<int:pk>/", views.customer_detail, name="detail"),
+    path("<int:pk>/edit/", views.customer_edit, name="edit"),
+    path("<int:pk>/billing/", views.customer_billing, name="billing"),
+    path("<int:pk>/history/", views.customer_history, name="history"),
 ]

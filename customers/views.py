@@ -1,14 +1,226 @@
-"""Customers views (placeholder until the Customers menu is built)."""
+"""The Customers menu: View All, Add Customer, and a customer's profile (Details, Billing, History)."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+import uuid
+from urllib.parse import urlencode
+from decimal import Decimal
+
+from django.contrib import messages
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db.models import CharField, DecimalField, F, Func, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.forms import Form
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET, require_http_methods
+from django_htmx.http import HttpResponseClientRedirect
+from django_tables2 import LazyPaginator, RequestConfig
+
+from billing.models import OPEN_STATUSES, Invoice
+from billing_site.history import history
+from billing_site.money import DECIMAL_PLACES, MAX_DIGITS
+from billing_site.permissions import permission_required
+from credits.models import Credit
+
+from . import services
+from .filters import CustomerFilter
+from .forms import AddCustomerForm, CustomerForm
+from .models import Customer
+from .tables import CustomerTable
+
+PER_PAGE = 25
+NEWEST_INVOICES = 300
+NEWEST_CREDITS = 100
+TAG_SAMPLE = 2000  # tags suggested from the newest customers: one index scan, never all of them
+ADD_KEYS = "customers_add_keys"  # session: idempotency key -> the customer that form created
+
+MONEY = DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES)
 
 
+def with_balances(customers: QuerySet[Customer]) -> QuerySet[Customer]:
+    """Each customer with `outstanding_total` (open invoices) and `available_credit` (credits' remaining), in one query."""
+    owed = (
+        Invoice.objects.filter(customer=OuterRef("pk"), status__in=OPEN_STATUSES)
+        .order_by()
+        .values("customer")
+        .annotate(total=Sum("outstanding"))
+        .values("total")
+    )
+    available = (
+        Credit.objects.filter(customer=OuterRef("pk"), remaining__gt=0)
+        .order_by()
+        .values("customer")
+        .annotate(total=Sum("remaining"))
+        .values("total")
+    )
+    zero = Value(Decimal("0.00"), output_field=MONEY)
+    return customers.annotate(
+        outstanding_total=Coalesce(Subquery(owed, output_field=MONEY), zero),
+        available_credit=Coalesce(Subquery(available, output_field=MONEY), zero),
+    )
+
+
+def _tag_suggestions() -> list[str]:
+    """Distinct tags of the newest customers, for the tag filter's suggestions (bounded, so fast at any size)."""
+    newest = Customer.objects.active().order_by("-id").values("pk")[:TAG_SAMPLE]
+    tags = (
+        Customer.objects.filter(pk__in=newest)
+        .annotate(tag=Func(F("tags"), function="unnest", output_field=CharField()))
+        .order_by("tag")
+        .values_list("tag", flat=True)
+        .distinct()
+    )
+    return list(tags[:300])
+
+
+def _partial(request: HttpRequest) -> bool:
+    """An htmx swap wants the fragment; a history restore (cache miss) needs the whole page."""
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+def _get_customer(pk: int) -> Customer:
+    return get_object_or_404(with_balances(Customer.objects.all()), pk=pk)
+
+
+def _see_other(request: HttpRequest, url: str) -> HttpResponse:
+    """After a successful POST: a 303 for a plain form, a client redirect for htmx."""
+    if request.htmx:
+        return HttpResponseClientRedirect(url)
+    response = HttpResponseRedirect(url)
+    response.status_code = 303
+    return response
+
+
+def _add_service_errors(form: Form, error: ValidationError) -> None:
+    """Put a service's ValidationError next to the field it names, or above the form."""
+    if hasattr(error, "error_dict"):
+        for field, field_messages in error.message_dict.items():
+            target = field if field in form.fields else None
+            for message in field_messages:
+                form.add_error(target if field != NON_FIELD_ERRORS else None, message)
+    else:
+        for message in error.messages:
+            form.add_error(None, message)
+
+
+def _filter_params(filterset: CustomerFilter) -> dict[str, str]:
+    """The filter the table shows, as the query parameters bulk credits' "all matching" reads."""
+    return {name: filterset.data.get(name, "") for name in ("q", "tag", "outstanding")}
+
+
+@require_GET
+@permission_required("customers.view_customer")
 def customer_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "placeholder.html", {"title": "Customers"})
+    filterset = CustomerFilter(request.GET, queryset=with_balances(Customer.objects.active()))
+    can_group = request.user.has_perm("credits.add_creditbatch")
+    table = CustomerTable(filterset.qs, exclude=() if can_group else ("select",))
+    RequestConfig(request, paginate={"paginator_class": LazyPaginator, "per_page": PER_PAGE}).configure(table)
+    params = _filter_params(filterset)
+    context = {"filter": filterset, "table": table, "can_group": can_group, "filter_params": params, "filter_query": urlencode(params)}
+    if _partial(request):
+        response = render(request, "customers/list.html#table", context)
+    else:
+        response = render(request, "customers/list.html", {**context, "tag_suggestions": _tag_suggestions()})
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
+@require_GET
+@permission_required("customers.view_customer")
+@permission_required("credits.add_creditbatch")
+def customer_matching(request: HttpRequest) -> HttpResponse:
+    """How many customers the current search and filters match: counted only when someone asks."""
+    filterset = CustomerFilter(request.GET, queryset=Customer.objects.active())
+    params = _filter_params(filterset)
+    context = {"count": filterset.qs.count(), "filter_params": params, "filter_query": urlencode(params)}
+    template = "customers/matching.html#matching" if _partial(request) else "customers/matching.html"
+    return render(request, template, context)
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("customers.add_customer")
 def customer_add(request: HttpRequest) -> HttpResponse:
-    return render(request, "placeholder.html", {"title": "Add Customer"})
+    if request.method == "POST":
+        form = AddCustomerForm(request.POST)
+        if form.is_valid():
+            details = {name: value for name, value in form.cleaned_data.items() if name != "idempotency_key"}
+            done = request.session.get(ADD_KEYS, {})
+            key = form.cleaned_data["idempotency_key"]
+            # The same form sent again (resubmit, back button) shows the customer it already added.
+            if key in done and (earlier := Customer.objects.filter(pk=done[key]).first()):
+                return _see_other(request, earlier.get_absolute_url())
+            try:
+                customer = services.create_customer(**details, by=request.user)
+            except ValidationError as error:
+                _add_service_errors(form, error)
+            else:
+                request.session[ADD_KEYS] = dict(list(done.items())[-19:] + [(key, customer.pk)])
+                messages.success(request, f"{customer.name} added.")
+                return _see_other(request, customer.get_absolute_url())
+        status = 422
+    else:
+        form = AddCustomerForm(initial={"idempotency_key": uuid.uuid4().hex})
+        status = 200
+    template = "customers/add.html#form" if _partial(request) else "customers/add.html"
+    return render(request, template, {"form": form}, status=status)
+
+
+@require_GET
+@permission_required("customers.view_customer")
+def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = _get_customer(pk)
+    context = {"customer": customer, "tab": "details"}
+    return render(request, "customers/details.html#tab" if _partial(request) else "customers/details.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("customers.change_customer")
+def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = _get_customer(pk)
+    if request.method == "POST":
+        form = CustomerForm(request.POST)
+        if form.is_valid():
+            try:
+                services.update_customer(customer, **form.cleaned_data, by=request.user)
+            except ValidationError as error:
+                _add_service_errors(form, error)
+            else:
+                messages.success(request, f"{form.cleaned_data['name']}'s details saved.")
+                return _see_other(request, customer.get_absolute_url())
+        # The form swaps itself in place, in the dialog or on its own page.
+        template = "customers/edit.html#form" if request.htmx else "customers/edit.html"
+        return render(request, template, {"customer": customer, "form": form}, status=422)
+    form = CustomerForm(initial=CustomerForm.initial_for(customer))
+    template = "customers/edit.html#dialog" if _partial(request) else "customers/edit.html"
+    return render(request, template, {"customer": customer, "form": form})
+
+
+@require_GET
+@permission_required("customers.view_customer")
+@permission_required("billing.view_invoice")
+@permission_required("credits.view_credit")
+def customer_billing(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = _get_customer(pk)
+    invoices = list(customer.invoices.order_by("-issue_date", "-id")[: NEWEST_INVOICES + 1])
+    credits = list(customer.credits.order_by("-date", "-id")[: NEWEST_CREDITS + 1])
+    context = {
+        "customer": customer,
+        "tab": "billing",
+        "invoices": invoices[:NEWEST_INVOICES],
+        "more_invoices": len(invoices) > NEWEST_INVOICES,
+        "credits": credits[:NEWEST_CREDITS],
+        "more_credits": len(credits) > NEWEST_CREDITS,
+        "newest_invoices": NEWEST_INVOICES,
+        "newest_credits": NEWEST_CREDITS,
+    }
+    return render(request, "customers/billing.html#tab" if _partial(request) else "customers/billing.html", context)
+
+
+@require_GET
+@permission_required("customers.view_customer")
+def customer_history(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = _get_customer(pk)
+    context = {"customer": customer, "tab": "history", "rows": history(customer, include_related=True)}
+    return render(request, "customers/history.html#tab" if _partial(request) else "customers/history.html", context)

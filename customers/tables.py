@@ -1,0 +1,60 @@
+"""Customers › View All: the table, with a labelled checkbox per row for Group Actions."""
+
+from __future__ import annotations
+
+import django_tables2 as tables
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+from billing_site.money import format_money
+
+from .models import Customer
+
+
+class SelectColumn(tables.Column):
+    """A checkbox per row (named `customer`, sent by the Group Actions form) and "select all on page"."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(accessor="pk", orderable=False, attrs={"th": {"class": "select"}, "td": {"class": "select"}}, **kwargs)
+
+    @property
+    def header(self) -> SafeString:
+        return format_html(
+            '<input type="checkbox" id="select-page" class="select-page">'
+            '<label for="select-page" class="visually-hidden">Select all on this page</label>'
+        )
+
+    def render(self, value: int, record: Customer) -> SafeString:
+        return format_html(
+            '<input type="checkbox" name="customer" value="{0}" id="select-{0}" class="select-row" form="group-form">'
+            '<label for="select-{0}" class="visually-hidden">Select {1}</label>',
+            value,
+            record.name,
+        )
+
+
+class MoneyColumn(tables.Column):
+    def __init__(self, verbose_name: str, **kwargs) -> None:
+        super().__init__(verbose_name=verbose_name, orderable=False, attrs={"th": {"class": "num"}, "td": {"class": "num"}}, **kwargs)
+
+    def render(self, value) -> str:
+        return format_money(value)
+
+
+class CustomerTable(tables.Table):
+    select = SelectColumn()
+    name = tables.Column(linkify=True, order_by=("name", "id"))
+    email = tables.Column(orderable=False)
+    phone = tables.Column(orderable=False)
+    tags = tables.Column(orderable=False, verbose_name="Tags")
+    outstanding_total = MoneyColumn("Outstanding")
+    available_credit = MoneyColumn("Available credit")
+
+    class Meta:
+        # Row links are ordinary links; only the sort and page links refresh the table in place.
+        attrs = {"class": "customers", "tbody": {"hx-boost": "false"}}
+        empty_text = "No customers match. Try another search or clear the filters."
+        order_by = ("name",)
+
+    def render_tags(self, value: list[str]) -> SafeString:
+        return format_html_join("", '<span class="tag">{}</span>', ((tag,) for tag in value))
