@@ -1,0 +1,525 @@
+"""Customers menu: View All, Add Customer, the profile tabs and Edit details."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.contrib.messages import get_messages
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from customers import services
+from customers.models import Customer
+from tests.factories import CustomerFactory, UserFactory, credit_for, invoice_for
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def queries_for(client, url: str, **headers) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url, **headers)
+    assert response.status_code == 200
+    return len(captured)
+
+
+def families(count: int, *, invoices: int = 1, credits: int = 1) -> list[Customer]:
+    """Customers with an open invoice and an unassigned credit each, written through the services."""
+    made = []
+    for n in range(count):
+        customer = CustomerFactory(name=f"Family {n:03d}", tags=["Swim Sat 10am"])
+        for _ in range(invoices):
+            invoice_for(customer, "30.00")
+        for _ in range(credits):
+            credit_for(customer, "5.00")
+        made.append(customer)
+    return made
+
+
+def form_data(**overrides) -> dict[str, str]:
+    return {
+        "name": "Beth Parent",
+        "email": "beth@example.com",
+        "phone": "07700 900123",
+        "tags": "Ballet Tue 4pm, Swim Sat 10am",
+        "notes": "Prefers email.",
+        "idempotency_key": "4a1f4e0c6f5d4d3c9c0b1a2b3c4d5e6f",
+        **overrides,
+    }
+
+
+# ---- Customers › View All ----
+
+
+class TestList:
+    url = "/customers/"
+
+    def test_it_sends_anonymous_visitors_to_login(self, client):
+        response = client.get(self.url)
+        assert response.status_code == 302
+        assert response.url.startswith("/accounts/login/")
+
+    def test_it_requires_the_view_permission(self, client):
+        client.force_login(UserFactory())
+        assert client.get(self.url).status_code == 403
+
+    def test_it_lists_customers_with_their_balances(self, client, staff, customer):
+        invoice_for(customer, "120.00")
+        invoice_for(customer, "30.50")
+        credit_for(customer, "20.00")
+        client.force_login(staff)
+        response = client.get(self.url)
+        html = response.content.decode()
+        assert response.status_code == 200
+        assert f'href="/customers/{customer.pk}/"' in html
+        assert "Amy Parent" in html and customer.email in html and "Ballet Tue 4pm" in html
+        row = response.context["table"].page.object_list[0].record
+        assert (row.outstanding_total, row.available_credit) == (Decimal("150.50"), Decimal("20.00"))
+        assert "£150.50" in html and "£20.00" in html
+
+    def test_it_leaves_paid_and_void_invoices_and_used_credits_out_of_the_figures(self, client, staff, customer):
+        from billing import services as billing
+        from credits import services as credits
+
+        paid = invoice_for(customer, "40.00")
+        credits.assign_credit(credit_for(customer, "40.00"), {paid: "40.00"}, by=staff)
+        billing.void_invoice(invoice_for(customer, "25.00"), by=staff)
+        client.force_login(staff)
+        row = client.get(self.url).context["table"].page.object_list[0].record
+        assert (row.outstanding_total, row.available_credit) == (Decimal("0.00"), Decimal("0.00"))
+
+    @pytest.mark.parametrize("query", ["amy", "AMY.PARENT@", "07700 900"])
+    def test_it_searches_name_email_and_phone(self, client, staff, query):
+        CustomerFactory(name="Amy Parent", email="amy.parent@example.com", phone="07700 900111")
+        CustomerFactory(name="Zed Other", email="zed@example.com", phone="01632 960000")
+        client.force_login(staff)
+        html = client.get(self.url, {"q": query}).content.decode()
+        assert "Amy Parent" in html
+        assert "Zed Other" not in html
+
+    def test_it_filters_by_tag(self, client, staff):
+        CustomerFactory(name="Ballet Kid", tags=["Ballet Tue 4pm"])
+        CustomerFactory(name="Swim Kid", tags=["Swim Sat 10am"])
+        client.force_login(staff)
+        html = client.get(self.url, {"tag": "Swim Sat 10am"}).content.decode()
+        assert "Swim Kid" in html and "Ballet Kid" not in html
+
+    def test_it_suggests_the_tags_in_use(self, client, staff):
+        CustomerFactory(tags=["Ballet Tue 4pm", "Tap Wed 5pm"])
+        client.force_login(staff)
+        html = client.get(self.url).content.decode()
+        assert '<datalist id="tag-suggestions"><option value="Ballet Tue 4pm"></option><option value="Tap Wed 5pm"></option></datalist>' in html
+
+    def test_it_filters_to_customers_with_an_outstanding_balance(self, client, staff):
+        owing = CustomerFactory(name="Owing Family")
+        invoice_for(owing, "10.00")
+        CustomerFactory(name="Settled Family")
+        client.force_login(staff)
+        html = client.get(self.url, {"outstanding": "true"}).content.decode()
+        assert "Owing Family" in html and "Settled Family" not in html
+        assert 'id="id_outstanding" name="outstanding" value="true" checked' in html
+
+    def test_it_leaves_archived_customers_out(self, client, staff):
+        CustomerFactory(name="Gone Family", archived=True)
+        CustomerFactory(name="Here Family")
+        client.force_login(staff)
+        html = client.get(self.url).content.decode()
+        assert "Here Family" in html and "Gone Family" not in html
+
+    def test_it_sorts_by_name_both_ways(self, client, staff):
+        for name in ["Carol", "Alice", "Bob"]:
+            CustomerFactory(name=name)
+        client.force_login(staff)
+        names = lambda params: [row.record.name for row in client.get(self.url, params).context["table"].page.object_list]  # noqa: E731
+        assert names({}) == ["Alice", "Bob", "Carol"]
+        assert names({"sort": "-name"}) == ["Carol", "Bob", "Alice"]
+
+    def test_it_pages_without_counting_the_table(self, client, staff):
+        for n in range(27):
+            CustomerFactory(name=f"Customer {n:02d}")
+        client.force_login(staff)
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(self.url)
+        html = response.content.decode()
+        assert html.count('class="tag"') == 25
+        assert 'rel="next"' in html and "page=2" in html
+        assert not any("COUNT(" in q["sql"].upper() for q in captured.captured_queries)
+        second = client.get(self.url, {"page": 2}).content.decode()
+        assert "Customer 26" in second and 'rel="next"' not in second
+
+    def test_it_gives_htmx_just_the_table(self, client, staff, customer):
+        client.force_login(staff)
+        response = client.get(self.url, {"q": "amy"}, **HTMX)
+        html = response.content.decode()
+        assert response.status_code == 200
+        assert "<html" not in html and 'id="table"' in html and "Amy Parent" in html
+        assert 'id="id_q"' not in html  # the search box is not swapped while someone types in it
+        assert "HX-Request" in response["Vary"]
+
+    def test_it_gives_a_full_page_to_an_htmx_history_restore(self, client, staff):
+        client.force_login(staff)
+        html = client.get(self.url, HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true").content.decode()
+        assert "<html" in html
+
+    def test_staff_see_no_group_actions_or_checkboxes(self, client, staff, customer):
+        client.force_login(staff)
+        html = client.get(self.url).content.decode()
+        assert "Group Actions" not in html and "Select Amy Parent" not in html and 'name="customer"' not in html
+
+    def test_managers_get_labelled_checkboxes_and_group_actions(self, client, manager, customer):
+        client.force_login(manager)
+        html = client.get(self.url, {"q": "Amy", "tag": "Ballet Tue 4pm"}).content.decode()
+        assert f'<input type="checkbox" name="customer" value="{customer.pk}" id="select-{customer.pk}" class="select-row" form="group-form">' in html
+        assert f'<label for="select-{customer.pk}" class="visually-hidden">Select Amy Parent</label>' in html
+        assert '<label for="select-page" class="visually-hidden">Select all on this page</label>' in html
+        assert '<form id="group-form" method="get" action="/billing/credits/bulk/"' in html
+        assert "<summary class=\"button\">Group Actions</summary>" in html and '<button type="submit">Create Credit</button>' in html
+        # "All matching" sends the filter the table shows.
+        assert '<input type="hidden" name="q" value="Amy" disabled data-all-matching>' in html
+        assert '<input type="hidden" name="tag" value="Ballet Tue 4pm" disabled data-all-matching>' in html
+
+    def test_it_offers_all_matching_only_when_there_is_more_than_a_page(self, client, manager):
+        client.force_login(manager)
+        CustomerFactory()
+        assert 'id="matching"' not in client.get(self.url).content.decode()
+        for _ in range(25):
+            CustomerFactory()
+        assert 'id="matching" hx-get="/customers/matching/?q=&amp;tag=&amp;outstanding="' in client.get(self.url).content.decode()
+
+    def test_its_query_count_does_not_grow_with_rows(self, client, manager):
+        families(2)
+        client.force_login(manager)
+        few = queries_for(client, self.url)
+        few_htmx = queries_for(client, self.url, **HTMX)
+        families(20)
+        assert queries_for(client, self.url) == few
+        assert queries_for(client, self.url, **HTMX) == few_htmx
+
+    def test_it_refuses_post(self, client, staff):
+        client.force_login(staff)
+        assert client.post(self.url).status_code == 405
+
+
+# ---- "Select all N matching" ----
+
+
+class TestMatching:
+    url = "/customers/matching/"
+
+    def test_it_sends_anonymous_visitors_to_login(self, client):
+        assert client.get(self.url).url.startswith("/accounts/login/")
+
+    def test_staff_may_not_select_for_bulk_credits(self, client, staff):
+        client.force_login(staff)
+        response = client.get(self.url)
+        assert response.status_code == 403
+        assert "Can add credit batch" in response.content.decode()
+
+    def test_it_counts_the_customers_matching_the_filter(self, client, manager):
+        families(3)
+        CustomerFactory(name="No Debts", tags=["Swim Sat 10am"])
+        CustomerFactory(name="Other Class", tags=["Tap Wed 5pm"])
+        client.force_login(manager)
+        response = client.get(self.url, {"tag": "Swim Sat 10am", "outstanding": "true"}, **HTMX)
+        html = response.content.decode()
+        assert "<html" not in html
+        assert '<button type="button" class="link-button" data-select-matching data-count="3">Select all 3 matching</button>' in html
+
+    def test_without_javascript_it_links_all_matching_to_bulk_credits(self, client, manager):
+        families(2)
+        client.force_login(manager)
+        html = client.get(self.url, {"q": "Family", "tag": "", "outstanding": ""}).content.decode()
+        assert "<html" in html
+        assert 'href="/billing/credits/bulk/?all_matching=1&amp;q=Family&amp;tag=&amp;outstanding="' in html
+        assert "Create Credit for all 2" in html
+
+
+# ---- Add Customer ----
+
+
+class TestAdd:
+    url = "/customers/add/"
+
+    def test_it_sends_anonymous_visitors_to_login_and_writes_nothing(self, client):
+        assert client.get(self.url).url.startswith("/accounts/login/")
+        assert client.post(self.url, form_data()).url.startswith("/accounts/login/")
+        assert not Customer.objects.exists()
+
+    def test_it_requires_the_add_permission(self, client):
+        client.force_login(UserFactory())
+        assert client.post(self.url, form_data()).status_code == 403
+        assert not Customer.objects.exists()
+
+    def test_it_shows_the_form_with_a_fresh_key(self, client, staff):
+        client.force_login(staff)
+        first = client.get(self.url).context["form"]["idempotency_key"].value()
+        second = client.get(self.url).context["form"]["idempotency_key"].value()
+        assert first and second and first != second
+
+    def test_staff_add_a_customer(self, client, staff):
+        client.force_login(staff)
+        response = client.post(self.url, form_data(tags="Ballet Tue 4pm,  swim sat 10am , , Ballet Tue 4pm"))
+        customer = Customer.objects.get()
+        assert response.status_code == 303
+        assert response.url == f"/customers/{customer.pk}/"
+        assert (customer.name, customer.email, customer.phone, customer.notes) == ("Beth Parent", "beth@example.com", "07700 900123", "Prefers email.")
+        assert customer.tags == ["Ballet Tue 4pm", "swim sat 10am"]
+        assert [str(m) for m in get_messages(response.wsgi_request)] == ["Beth Parent added."]
+
+    def test_htmx_gets_a_client_redirect(self, client, staff):
+        client.force_login(staff)
+        response = client.post(self.url, form_data(), **HTMX)
+        assert response.status_code == 200
+        assert response["HX-Redirect"] == f"/customers/{Customer.objects.get().pk}/"
+
+    def test_the_same_form_sent_twice_adds_one_customer(self, client, staff):
+        client.force_login(staff)
+        first = client.post(self.url, form_data())
+        second = client.post(self.url, form_data())
+        assert Customer.objects.count() == 1
+        assert first.url == second.url
+        client.post(self.url, form_data(idempotency_key="another-form"))
+        assert Customer.objects.count() == 2
+
+    @pytest.mark.parametrize(
+        ("field", "value", "message"),
+        [
+            ("name", "", "Enter the customer&#x27;s name."),
+            ("name", "   ", "Enter the customer&#x27;s name."),
+            ("email", "not-an-email", "Enter an email address like amy@example.com."),
+            ("phone", "call me", "Enter a phone number using digits"),
+            ("tags", "x" * 101, "Keep each tag under 100 characters."),
+        ],
+    )
+    def test_bad_input_is_refused_next_to_the_field_and_nothing_written(self, client, staff, field, value, message):
+        client.force_login(staff)
+        response = client.post(self.url, form_data(**{field: value}))
+        html = response.content.decode()
+        assert response.status_code == 422
+        assert f'<p class="error" id="id_{field}_error">{message}' in html
+        assert 'value="4a1f4e0c6f5d4d3c9c0b1a2b3c4d5e6f"' in html  # the same form keeps its key
+        assert not Customer.objects.exists()
+
+    def test_htmx_gets_just_the_form_back_with_its_errors(self, client, staff):
+        client.force_login(staff)
+        response = client.post(self.url, form_data(name=""), **HTMX)
+        html = response.content.decode()
+        assert response.status_code == 422
+        assert "<html" not in html and html.strip().startswith('<form id="customer-form"')
+        assert "Enter the customer&#x27;s name." in html
+
+
+# ---- The profile: Details, Billing, History ----
+
+
+class TestDetails:
+    def url(self, customer) -> str:
+        return f"/customers/{customer.pk}/"
+
+    def test_it_sends_anonymous_visitors_to_login(self, client, customer):
+        assert client.get(self.url(customer)).url.startswith("/accounts/login/")
+
+    def test_it_requires_the_view_permission(self, client, customer):
+        client.force_login(UserFactory())
+        assert client.get(self.url(customer)).status_code == 403
+
+    def test_it_shows_the_header_figures_and_details(self, client, staff, customer):
+        invoice_for(customer, "1234.50")
+        credit_for(customer, "250.00")
+        client.force_login(staff)
+        html = client.get(self.url(customer)).content.decode()
+        assert "<h1>Amy Parent" in html and customer.email in html and customer.phone in html
+        assert '<span class="label">Outstanding total</span><span class="value">£1,234.50</span>' in html
+        assert '<span class="label">Available credit</span><span class="value">£250.00</span>' in html
+        assert f'<a id="tab-details" href="/customers/{customer.pk}/" hx-get="/customers/{customer.pk}/" hx-target="#profile-tab" hx-push-url="true" aria-current="page">Details</a>' in html
+        assert 'aria-current="page">Billing' not in html
+
+    def test_it_is_a_404_for_an_unknown_customer(self, client, staff):
+        client.force_login(staff)
+        assert client.get("/customers/999999/").status_code == 404
+
+    def test_only_managers_see_edit_details(self, client, staff, manager, customer):
+        client.force_login(staff)
+        assert "Edit details" not in client.get(self.url(customer)).content.decode()
+        client.force_login(manager)
+        assert "Edit details" in client.get(self.url(customer)).content.decode()
+
+    def test_htmx_gets_just_the_tab(self, client, staff, customer):
+        client.force_login(staff)
+        html = client.get(self.url(customer), **HTMX).content.decode()
+        assert "<html" not in html and "Customer since" in html and "Outstanding total" not in html
+
+
+class TestBilling:
+    def url(self, customer) -> str:
+        return f"/customers/{customer.pk}/billing/"
+
+    def test_it_sends_anonymous_visitors_to_login(self, client, customer):
+        assert client.get(self.url(customer)).url.startswith("/accounts/login/")
+
+    def test_it_requires_the_view_permissions(self, client, customer):
+        client.force_login(UserFactory())
+        assert client.get(self.url(customer)).status_code == 403
+
+    def test_it_lists_invoices_and_credits(self, client, staff, customer):
+        invoice = invoice_for(customer, "80.00")
+        credit = credit_for(customer, "30.00", reason="cancelled_class")
+        from credits import services as credits
+
+        credits.assign_credit(credit, {invoice: "10.00"}, by=staff)
+        client.force_login(staff)
+        html = client.get(self.url(customer)).content.decode()
+        assert invoice.display_number in html
+        assert '<td class="num">£80.00</td>' in html and '<td class="num">£70.00</td>' in html
+        assert '<span class="badge badge-part_paid">Part-paid</span>' in html
+        assert f'<a href="/billing/credits/{credit.pk}/">' in html
+        assert '<td class="num">£30.00</td>' in html and '<td class="num">£20.00</td>' in html
+        assert '<span class="badge badge-part_assigned">Part-assigned</span>' in html and "Cancelled class" in html
+        assert 'aria-current="page">Billing</a>' in html
+
+    def test_an_unpaid_invoice_reads_awaiting_payment(self, client, staff, customer):
+        invoice_for(customer, "15.00")
+        client.force_login(staff)
+        assert '<span class="badge badge-unpaid">Awaiting payment</span>' in client.get(self.url(customer)).content.decode()
+
+    def test_add_credit_opens_the_single_credit_form_for_this_customer(self, client, staff, customer):
+        client.force_login(staff)
+        html = client.get(self.url(customer)).content.decode()
+        assert f'href="/billing/add-credit/?customer={customer.pk}"' in html
+        assert ">Add Credit</a>" in html
+
+    def test_it_shows_the_newest_invoices_only(self, client, staff, customer, monkeypatch):
+        from customers import views
+
+        monkeypatch.setattr(views, "NEWEST_INVOICES", 2)
+        numbers = [invoice_for(customer, "5.00").display_number for _ in range(3)]
+        client.force_login(staff)
+        html = client.get(self.url(customer)).content.decode()
+        assert numbers[2] in html and numbers[1] in html and numbers[0] not in html
+        assert "Showing the newest 2 invoices." in html
+
+    def test_htmx_gets_just_the_tab(self, client, staff, customer):
+        client.force_login(staff)
+        html = client.get(self.url(customer), **HTMX).content.decode()
+        assert "<html" not in html and "No invoices yet." in html and "No credits yet." in html
+
+    def test_its_query_count_does_not_grow_with_rows(self, client, staff, customer):
+        invoice_for(customer, "10.00")
+        credit_for(customer, "1.00")
+        client.force_login(staff)
+        few = queries_for(client, self.url(customer))
+        for _ in range(10):
+            invoice_for(customer, "10.00")
+            credit_for(customer, "1.00")
+        assert queries_for(client, self.url(customer)) == few
+
+
+class TestHistory:
+    def url(self, customer) -> str:
+        return f"/customers/{customer.pk}/history/"
+
+    def test_it_sends_anonymous_visitors_to_login(self, client, customer):
+        assert client.get(self.url(customer)).url.startswith("/accounts/login/")
+
+    def test_it_shows_who_changed_what(self, client, staff, manager):
+        customer = services.create_customer(name="Cara Parent", email="cara@example.com", by=staff)
+        services.update_customer(customer, name="Cara Parent", email="cara.new@example.com", by=manager)
+        invoice_for(customer, "20.00", by=staff)
+        client.force_login(staff)
+        html = client.get(self.url(customer)).content.decode()
+        assert "Customer created" in html and "Customer changed" in html and "Invoice created" in html
+        assert "cara@example.com → cara.new@example.com" in html
+        assert "maria.manager" in html and "sam.staff" in html
+
+    def test_htmx_gets_just_the_tab(self, client, staff, customer):
+        client.force_login(staff)
+        html = client.get(self.url(customer), **HTMX).content.decode()
+        assert "<html" not in html and "Every change, newest first" in html
+
+
+@pytest.mark.parametrize("tab", ["", "billing/", "history/"])
+def test_profile_tabs_query_count_does_not_grow_with_rows(client, staff, tab):
+    customer = families(1)[0]
+    client.force_login(staff)
+    few = queries_for(client, f"/customers/{customer.pk}/{tab}")
+    few_htmx = queries_for(client, f"/customers/{customer.pk}/{tab}", **HTMX)
+    for _ in range(9):
+        invoice_for(customer, "30.00", by=staff)
+        credit_for(customer, "5.00", by=staff)
+    assert queries_for(client, f"/customers/{customer.pk}/{tab}") == few
+    assert queries_for(client, f"/customers/{customer.pk}/{tab}", **HTMX) == few_htmx
+
+
+# ---- Edit details (managers) ----
+
+
+class TestEdit:
+    def url(self, customer) -> str:
+        return f"/customers/{customer.pk}/edit/"
+
+    def test_it_sends_anonymous_visitors_to_login(self, client, customer):
+        assert client.post(self.url(customer), form_data()).url.startswith("/accounts/login/")
+        customer.refresh_from_db()
+        assert customer.name == "Amy Parent"
+
+    def test_staff_cannot_edit_details(self, client, staff, customer):
+        client.force_login(staff)
+        assert client.get(self.url(customer)).status_code == 403
+        response = client.post(self.url(customer), form_data(name="Changed"))
+        assert response.status_code == 403
+        assert "Can change customer" in response.content.decode()
+        customer.refresh_from_db()
+        assert customer.name == "Amy Parent"
+
+    def test_managers_see_the_current_details(self, client, manager):
+        customer = CustomerFactory(name="Dan Parent", tags=["Ballet Tue 4pm", "Tap Wed 5pm"])
+        client.force_login(manager)
+        html = client.get(self.url(customer)).content.decode()
+        assert 'value="Dan Parent"' in html and 'value="Ballet Tue 4pm, Tap Wed 5pm"' in html
+
+    def test_managers_edit_details(self, client, manager, customer):
+        client.force_login(manager)
+        response = client.post(self.url(customer), form_data(name="Amy Parent-Jones", tags="Tap Wed 5pm"))
+        assert response.status_code == 303
+        assert response.url == f"/customers/{customer.pk}/"
+        customer.refresh_from_db()
+        assert (customer.name, customer.email, customer.tags) == ("Amy Parent-Jones", "beth@example.com", ["Tap Wed 5pm"])
+
+    def test_bad_input_is_refused_and_nothing_changes(self, client, manager, customer):
+        client.force_login(manager)
+        response = client.post(self.url(customer), form_data(name="", email="nope"))
+        html = response.content.decode()
+        assert response.status_code == 422
+        assert "Enter the customer&#x27;s name." in html and "Enter an email address like amy@example.com." in html
+        customer.refresh_from_db()
+        assert customer.name == "Amy Parent"
+
+    def test_htmx_opens_it_in_the_dialog(self, client, manager, customer):
+        client.force_login(manager)
+        html = client.get(self.url(customer), **HTMX).content.decode()
+        assert "<html" not in html
+        assert '<h2 id="modal-title">Edit details of Amy Parent</h2>' in html and '<form id="customer-form"' in html
+
+    def test_htmx_errors_swap_the_form_only(self, client, manager, customer):
+        client.force_login(manager)
+        response = client.post(self.url(customer), form_data(email="nope"), **HTMX)
+        html = response.content.decode()
+        assert response.status_code == 422
+        assert html.strip().startswith('<form id="customer-form"') and "modal-title" not in html
+
+    def test_htmx_success_redirects_the_page(self, client, manager, customer):
+        client.force_login(manager)
+        response = client.post(self.url(customer), form_data(), **HTMX)
+        assert response["HX-Redirect"] == f"/customers/{customer.pk}/"
+
+
+def test_every_customers_url_name_resolves_to_a_menu_like_path():
+    assert reverse("customers:list") == "/customers/"
+    assert reverse("customers:add") == "/customers/add/"
+    assert reverse("customers:detail", args=[7]) == "/customers/7/"
+    assert reverse("customers:billing", args=[7]) == "/customers/7/billing/"
+    assert reverse("customers:history", args=[7]) == "/customers/7/history/"
+    assert reverse("customers:edit", args=[7]) == "/customers/7/edit/"
