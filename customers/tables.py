@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import django_tables2 as tables
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 
 from billing_site.money import format_money
 
@@ -19,7 +19,7 @@ class SelectColumn(tables.Column):
 
     @property
     def header(self) -> SafeString:
-        return format_html(
+        return mark_safe(
             '<input type="checkbox" id="select-page" class="select-page">'
             '<label for="select-page" class="visually-hidden">Select all on this page</label>'
         )
