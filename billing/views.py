@@ -1,14 +1,359 @@
-"""Billing views (placeholder until the Billing menu is built)."""
+"""Billing › Invoices and Billing › Payments.
+
+Thin function views: forms parse the input, `billing.services` and `credits.services` do every
+write, and a service's ValidationError comes back as a form error with status 422. On an htmx
+request a view renders only its partial (django-template-partials).
+"""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+import contextlib
+from collections.abc import Iterator
+
+import pghistory
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import Sum
+from django.forms import Form
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+from django_tables2 import RequestConfig
+from django_tables2.paginators import LazyPaginator
+
+from billing import services as billing
+from billing_site.history import history
+from billing_site.ledger import today
+from billing_site.money import ZERO, format_money
+from billing_site.permissions import permission_required
+from credits import services as credits
+from credits.models import Credit
+from customers.models import Customer
+
+from .filters import InvoiceFilter, PaymentFilter, search_invoices
+from .forms import InvoiceForm, PaymentForm, line_formset, new_form_key
+from .models import Invoice, InvoiceStatus, Payment
+from .tables import InvoiceTable, PaymentTable
+
+PER_PAGE = 25
+PICKER_LIMIT = 10
 
 
+# ---- helpers -----------------------------------------------------------------------------
+
+
+def _get_invoice(pk: int) -> Invoice:
+    return get_object_or_404(Invoice.objects.select_related("customer", "created_by", "voided_by"), pk=pk)
+
+
+def _paginate(request: HttpRequest, table) -> None:
+    RequestConfig(request, paginate={"paginator_class": LazyPaginator, "per_page": PER_PAGE}).configure(table)
+
+
+def _page(request: HttpRequest, template: str, partial: str, context: dict, status: int = 200) -> HttpResponse:
+    """The whole page, or only its partial for htmx."""
+    return render(request, f"{template}#{partial}" if request.htmx else template, context, status=status)
+
+
+def _see_other(request: HttpRequest, url: str) -> HttpResponse:
+    """After a successful POST: a 303 for a plain form, HX-Redirect for htmx (a full load shows the message)."""
+    if request.htmx:
+        return HttpResponseClientRedirect(url)
+    response = HttpResponseRedirect(url)
+    response.status_code = 303
+    return response
+
+
+def _add_service_errors(form: Form, error: ValidationError) -> None:
+    """A service's ValidationError, next to the field it names (or above the form)."""
+    if hasattr(error, "error_dict"):
+        for field, field_messages in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, field_messages)
+    else:
+        form.add_error(None, error.messages)
+
+
+@contextlib.contextmanager
+def _once(key: str) -> Iterator[None]:
+    """Serialise submits that carry the same form key, and tag what they write with it in history.
+
+    create_invoice and record_payment take no idempotency key yet, so the key travels in the
+    pghistory context instead; a twin submit waits on the advisory lock, then finds the first
+    one's row through `_made_with` and creates nothing.
+    """
+    with transaction.atomic():
+        if key:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"billing.form:{key}"])
+            with pghistory.context(form_key=key):
+                yield
+        else:
+            yield
+
+
+def _made_with(model, key: str, **snapshot) -> int | None:
+    """The pk of the row an earlier submit with this form key created, if any."""
+    if not key:
+        return None
+    events = model.pgh_event_models["insert"].objects.filter(pgh_label="insert", pgh_context__metadata__form_key=key, **snapshot)
+    return events.values_list("pgh_obj_id", flat=True).first()
+
+
+def _status_label(status: str) -> str:
+    return InvoiceStatus(status).label
+
+
+# ---- Invoices ----------------------------------------------------------------------------
+
+
+@require_GET
+@permission_required("billing.view_invoice")
 def invoice_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "placeholder.html", {"title": "Invoices"})
+    filters = InvoiceFilter(request.GET, queryset=Invoice.objects.select_related("customer"))
+    table = InvoiceTable(filters.qs)
+    _paginate(request, table)
+    return _page(request, "billing/invoice_list.html", "table", {"filter": filters, "table": table})
 
 
+def _customer_choices(text: str, selected: Customer | None) -> list[Customer]:
+    """Up to ten customers matching the search, with the chosen one kept first."""
+    found = list(Customer.objects.active().search(text).order_by("name", "id")[:PICKER_LIMIT]) if text.strip() else []
+    if selected is not None and selected not in found:
+        found.insert(0, selected)
+    return found
+
+
+def _customer_or_none(value: object) -> Customer | None:
+    text = str(value or "").strip()
+    return Customer.objects.filter(pk=int(text)).first() if text.isascii() and text.isdigit() else None
+
+
+@require_GET
+@permission_required("billing.add_invoice")
+def customer_search(request: HttpRequest) -> HttpResponse:
+    """The New invoice form's customer picker: matches as you type."""
+    text = request.GET.get("customer_q", "")
+    selected = _customer_or_none(request.GET.get("customer"))
+    context = {"customers": _customer_choices(text, selected), "selected_id": selected.pk if selected else None, "customer_q": text}
+    return render(request, "billing/_customer_choices.html", context)
+
+
+def _invoice_created_message(invoice: Invoice) -> str:
+    message = f"Invoice {invoice} created for {invoice.customer.name}"
+    if invoice.credited > 0:
+        return f"{message}; {format_money(invoice.credited)} of available credit was applied."
+    return f"{message}."
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("billing.add_invoice")
+def invoice_add(request: HttpRequest) -> HttpResponse:
+    fixed = get_object_or_404(Customer, pk=request.GET["customer"]) if request.GET.get("customer", "").isdigit() else None
+    status = 200
+    show_errors = True
+    if request.method == "POST":
+        add_line, find = "add_line" in request.POST, "find_customer" in request.POST
+        lines = line_formset(request.POST, add_line=add_line)
+        if add_line or find:
+            # Redraw what was typed (one more line, or the customers found) without complaining yet.
+            form, show_errors = InvoiceForm(initial=request.POST.dict()), False
+        else:
+            form = InvoiceForm(request.POST)
+            if all([form.is_valid(), lines.is_valid()]):
+                data = form.cleaned_data
+                try:
+                    with _once(data["idempotency_key"]):
+                        pk = _made_with(Invoice, data["idempotency_key"], customer_id=data["customer"].pk)
+                        invoice = Invoice.objects.get(pk=pk) if pk else billing.create_invoice(
+                            fixed or data["customer"],
+                            lines.lines(),
+                            issue_date=data["issue_date"],
+                            due_date=data["due_date"],
+                            by=request.user,
+                        )
+                except ValidationError as error:
+                    _add_service_errors(form, error)
+                else:
+                    messages.success(request, _invoice_created_message(invoice))
+                    return _see_other(request, invoice.get_absolute_url())
+            status = 422
+        selected = fixed or _customer_or_none(form["customer"].value())
+    else:
+        form = InvoiceForm(initial={**InvoiceForm.defaults(), "customer": fixed.pk if fixed else None})
+        lines = line_formset()
+        selected = fixed
+    customer_q = request.POST.get("customer_q", "")
+    context = {
+        "form": form,
+        "lines": lines,
+        "show_errors": show_errors,
+        "fixed_customer": fixed,
+        "customers": [] if fixed else _customer_choices(customer_q, selected),
+        "selected_id": selected.pk if selected else None,
+        "customer_q": customer_q,
+    }
+    return _page(request, "billing/invoice_form.html", "invoice_form", context, status=status)
+
+
+def _invoice_context(request: HttpRequest, invoice: Invoice, tab: str) -> dict:
+    user = request.user
+    is_open = invoice.status in (InvoiceStatus.UNPAID, InvoiceStatus.PART_PAID)
+    context = {
+        "invoice": invoice,
+        "status_label": _status_label(invoice.status),
+        "tab": tab,
+        "can_record_payment": is_open and user.has_perm("billing.add_payment"),
+        "can_void": invoice.status != InvoiceStatus.VOID and invoice.paid == 0 and user.has_perm("billing.void_invoice"),
+        "can_apply_credit": False,
+        "available_credit": ZERO,
+    }
+    if is_open:
+        available = Credit.objects.auto_applicable_for(invoice.customer_id).aggregate(total=Sum("remaining"))["total"] or ZERO
+        context["available_credit"] = available
+        context["can_apply_credit"] = available > 0 and user.has_perm("credits.add_creditassignment")
+    return context
+
+
+@require_GET
+@permission_required("billing.view_invoice")
+def invoice_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    invoice = _get_invoice(pk)
+    context = {
+        **_invoice_context(request, invoice, "details"),
+        "lines": invoice.lines.all(),
+        "payments": invoice.payments.select_related("created_by").order_by("date", "id"),
+        "assignments": invoice.credit_assignments.select_related("credit", "created_by").order_by("created_at", "id"),
+    }
+    return _page(request, "billing/invoice_detail.html", "tabbed", context)
+
+
+@require_GET
+@permission_required("billing.view_invoice")
+def invoice_history(request: HttpRequest, pk: int) -> HttpResponse:
+    invoice = _get_invoice(pk)
+    context = {**_invoice_context(request, invoice, "history"), "rows": history(invoice, include_related=True)}
+    return _page(request, "billing/invoice_detail.html", "tabbed", context)
+
+
+@require_POST
+@permission_required("credits.add_creditassignment")
+def invoice_apply_credit(request: HttpRequest, pk: int) -> HttpResponse:
+    invoice = _get_invoice(pk)
+    try:
+        applied = credits.apply_available_credit(invoice, by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        if applied > 0:
+            messages.success(request, f"{format_money(applied)} of available credit was applied to {invoice}.")
+        else:
+            messages.info(request, "No available credit to apply.")
+    return _see_other(request, invoice.get_absolute_url())
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("billing.void_invoice")
+def invoice_void(request: HttpRequest, pk: int) -> HttpResponse:
+    invoice = _get_invoice(pk)
+    form = Form(request.POST if request.method == "POST" else None)
+    status = 200
+    if request.method == "POST":
+        released = invoice.credited
+        try:
+            billing.void_invoice(invoice, by=request.user)
+        except ValidationError as error:
+            _add_service_errors(form, error)
+            status = 422
+        else:
+            message = f"{invoice} voided."
+            if released > 0:
+                message += f" {format_money(released)} of credit was released to {invoice.customer.name}’s account."
+            messages.success(request, message)
+            return _see_other(request, invoice.get_absolute_url())
+    context = {
+        "invoice": invoice,
+        "form": form,
+        "assignments": invoice.credit_assignments.select_related("credit").order_by("created_at", "id"),
+    }
+    return _page(request, "billing/invoice_void.html", "void_form", context, status=status)
+
+
+# ---- Payments ----------------------------------------------------------------------------
+
+
+@require_GET
+@permission_required("billing.view_payment")
 def payment_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "placeholder.html", {"title": "Payments"})
+    filters = PaymentFilter(request.GET, queryset=Payment.objects.select_related("invoice__customer", "created_by"))
+    table = PaymentTable(filters.qs)
+    _paginate(request, table)
+    return _page(request, "billing/payment_list.html", "table", {"filter": filters, "table": table})
+
+
+def _invoice_choices(text: str, selected: Invoice | None) -> list[Invoice]:
+    """Up to ten open invoices matching the number or customer name, with the chosen one kept first."""
+    found = []
+    if text.strip():
+        found = list(search_invoices(Invoice.objects.open().select_related("customer"), text).order_by("-issue_date", "-id")[:PICKER_LIMIT])
+    if selected is not None and selected not in found:
+        found.insert(0, selected)
+    return found
+
+
+def _invoice_or_none(value: object) -> Invoice | None:
+    text = str(value or "").strip()
+    return Invoice.objects.select_related("customer").filter(pk=int(text)).first() if text.isascii() and text.isdigit() else None
+
+
+@require_GET
+@permission_required("billing.add_payment")
+def invoice_search(request: HttpRequest) -> HttpResponse:
+    """The Record payment form's invoice picker: open invoices matching as you type."""
+    text = request.GET.get("invoice_q", "")
+    selected = _invoice_or_none(request.GET.get("invoice"))
+    context = {"invoices": _invoice_choices(text, selected), "selected_id": selected.pk if selected else None, "invoice_q": text}
+    return render(request, "billing/_invoice_choices.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("billing.add_payment")
+def payment_add(request: HttpRequest) -> HttpResponse:
+    fixed = _get_invoice(request.GET["invoice"]) if request.GET.get("invoice", "").isdigit() else None
+    status = 200
+    if request.method == "POST":
+        form = PaymentForm(request.POST)
+        find = "find_invoice" in request.POST
+        if find:
+            form = PaymentForm(initial=request.POST.dict())
+        elif form.is_valid():
+            data = form.cleaned_data
+            invoice = fixed or data["invoice"]
+            try:
+                with _once(data["idempotency_key"]):
+                    if not _made_with(Payment, data["idempotency_key"], invoice_id=invoice.pk):
+                        billing.record_payment(invoice, data["amount"], date=data["date"], method=data["method"], by=request.user)
+            except ValidationError as error:
+                _add_service_errors(form, error)
+            else:
+                messages.success(request, f"Payment of {format_money(data['amount'])} recorded on {invoice} for {invoice.customer.name}.")
+                return _see_other(request, invoice.get_absolute_url())
+        status = 200 if find else 422
+        selected = fixed or _invoice_or_none(form["invoice"].value())
+    else:
+        initial = {"date": today(), "idempotency_key": new_form_key()}
+        if fixed:
+            initial.update(invoice=fixed.pk, amount=fixed.outstanding if fixed.outstanding > 0 else "")
+        form = PaymentForm(initial=initial)
+        selected = fixed
+    invoice_q = request.POST.get("invoice_q", "")
+    context = {
+        "form": form,
+        "fixed_invoice": fixed,
+        "fixed_status_label": _status_label(fixed.status) if fixed else "",
+        "invoices": [] if fixed else _invoice_choices(invoice_q, selected),
+        "selected_id": selected.pk if selected else None,
+        "invoice_q": invoice_q,
+    }
+    return _page(request, "billing/payment_form.html", "payment_form", context, status=status)

@@ -1,0 +1,55 @@
+"""Search and filters of the Invoices and Payments lists (django-filter)."""
+
+from __future__ import annotations
+
+import re
+
+import django_filters
+from django.db.models import Q, QuerySet
+
+from .models import Invoice, InvoiceStatus, Payment, PaymentMethod
+
+# "INV-001005", "inv1005", "1005": what people type for an invoice number.
+_NUMBER_RE = re.compile(r"^(?:INV-?)?0*([0-9]{1,18})$", re.IGNORECASE | re.ASCII)
+
+
+def invoice_number(text: str) -> int | None:
+    """The invoice number in what was typed, if it reads like one."""
+    match = _NUMBER_RE.match(text.strip())
+    return int(match.group(1)) if match else None
+
+
+def search_invoices(queryset: QuerySet, text: str, *, prefix: str = "") -> QuerySet:
+    """Invoices whose number is the text, or whose customer's name contains it."""
+    text = text.strip()
+    if not text:
+        return queryset
+    condition = Q(**{f"{prefix}customer__name__icontains": text})
+    number = invoice_number(text)
+    if number is not None:
+        condition |= Q(**{f"{prefix}number": number})
+    return queryset.filter(condition)
+
+
+class InvoiceFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label="Search", help_text="Customer name or invoice number")
+    status = django_filters.ChoiceFilter(choices=InvoiceStatus.choices, empty_label="Any status", label="Status")
+
+    class Meta:
+        model = Invoice
+        fields: list[str] = []
+
+    def search(self, queryset, name, value):
+        return search_invoices(queryset, value)
+
+
+class PaymentFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label="Search", help_text="Customer name or invoice number")
+    method = django_filters.ChoiceFilter(choices=PaymentMethod.choices, empty_label="Any method", label="Method")
+
+    class Meta:
+        model = Payment
+        fields: list[str] = []
+
+    def search(self, queryset, name, value):
+        return search_invoices(queryset, value, prefix="invoice__")
