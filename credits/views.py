@@ -1,14 +1,504 @@
-"""Credits views (placeholder until the credit screens are built)."""
+"""Credit screens: Add Credit, bulk credits and their batches, Billing › Credits, and a credit's tabs.
+
+Views parse input with credits.forms, call credits.services for every write, and turn a
+service's ValidationError into errors next to the fields (status 422, nothing written).
+"""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+import csv
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.db.models import QuerySet, Sum
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HttpResponseClientRedirect
+from django_tables2 import RequestConfig
+from django_tables2.paginators import LazyPaginator
+
+from billing.models import Invoice, InvoiceStatus
+from billing_site.history import history
+from billing_site.money import ZERO, format_money, parse_amount
+from billing_site.permissions import permission_required
+from customers.models import Customer
+
+from . import services
+from .forms import AddCreditForm, AssignForm, BulkCreditForm, CreditFilter, Selection, UpdateCreditForm, read_selection
+from .models import Credit, CreditAssignment, CreditBatch, CreditStatus, Reason
+from .tables import BatchCreditTable, CreditTable, url_of
+
+PAGE = {"paginator_class": LazyPaginator, "per_page": 25}
+SEARCH_RESULTS = 10
+PREVIEW = 5
 
 
-def credit_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "placeholder.html", {"title": "Credits"})
+# Helpers -------------------------------------------------------------------------------------
 
 
+def _credit(pk: int) -> Credit:
+    return get_object_or_404(Credit.objects.select_related("customer", "created_by", "batch"), pk=pk)
+
+
+def _batch(pk: int) -> CreditBatch:
+    return get_object_or_404(CreditBatch.objects.select_related("created_by", "undone_by"), pk=pk)
+
+
+def _reverse_or_none(name: str, *args: object) -> str | None:
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return None
+
+
+def _safe_next(request: HttpRequest) -> str:
+    """The local page to go back to (e.g. a customer's Billing tab), or ""."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return target
+    return ""
+
+
+def _customer_billing_url(customer_id: int) -> str:
+    return _reverse_or_none("customers:billing", customer_id) or reverse("credits:list")
+
+
+def _go(request: HttpRequest, url: str) -> HttpResponse:
+    """After a successful POST: a 303 to the next page, or a full-page redirect for htmx."""
+    if request.htmx:
+        return HttpResponseClientRedirect(url)
+    response = HttpResponseRedirect(url)
+    response.status_code = 303
+    return response
+
+
+def _add_errors(form, error: ValidationError) -> None:
+    """A service's ValidationError, next to the field it names (or above the form)."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+def _partial(request: HttpRequest, template: str, name: str) -> str:
+    return f"{template}#{name}" if request.htmx else template
+
+
+def _table(request: HttpRequest, table):
+    RequestConfig(request, paginate=PAGE).configure(table)
+    return table
+
+
+# Add Credit ----------------------------------------------------------------------------------
+
+
+def _customer_choices(query: str, chosen: Customer | None) -> list[Customer]:
+    """The picker's options: the customer already chosen first, then up to ten matches."""
+    found = list(Customer.objects.active().search(query).order_by("name", "id")[:SEARCH_RESULTS]) if query.strip() else []
+    if chosen is not None:
+        found = [chosen] + [customer for customer in found if customer.pk != chosen.pk]
+    return found
+
+
+def _chosen_customer(value: str | None) -> Customer | None:
+    if value and value.isascii() and value.isdigit() and len(value) <= 18:
+        return Customer.objects.filter(pk=value).first()
+    return None
+
+
+@require_GET
+@permission_required("customers.view_customer")
+def customer_search(request: HttpRequest) -> HttpResponse:
+    """The Add Credit picker's results as you type: customers (name + email) as radio options."""
+    query = request.GET.get("customer_q", "")[:200]
+    if not request.htmx:
+        return HttpResponseRedirect(f"{reverse('credits:add')}?{request.GET.urlencode()}")
+    chosen = _chosen_customer(request.GET.get("customer"))
+    context = {"choices": _customer_choices(query, chosen), "chosen_id": chosen.pk if chosen else None, "customer_q": query}
+    return render(request, "credits/_customer_results.html", context)
+
+
+@vary_on_headers("HX-Request")
+@require_http_methods(["GET", "POST"])
+@permission_required("credits.add_credit")
 def credit_add(request: HttpRequest) -> HttpResponse:
-    return render(request, "placeholder.html", {"title": "Add Credit"})
+    """One credit; with ?customer=<id> (from a profile's Billing tab) the customer is fixed."""
+    fixed = None
+    if "customer" in request.GET:
+        fixed = _chosen_customer(request.GET["customer"])
+        if fixed is None:
+            raise Http404("No such customer.")
+    next_url = _safe_next(request)
+    status = 200
+    if request.method == "POST":
+        data = request.POST.copy()
+        if fixed is not None:
+            data["customer"] = str(fixed.pk)
+        form = AddCreditForm(data)
+        if form.is_valid():
+            fields = form.cleaned_data
+            try:
+                credit = services.add_credit(
+                    fields["customer"], fields["amount"], date=fields["date"], reason=fields["reason"], note=fields["note"],
+                    auto_apply=fields["auto_apply"], idempotency_key=fields["idempotency_key"], by=request.user,
+                )
+            except ValidationError as error:
+                _add_errors(form, error)
+            else:
+                messages.success(request, f"Credit of {format_money(credit.amount)} added for {credit.customer.name}.")
+                return _go(request, next_url or credit.get_absolute_url())
+        status = 422
+        chosen = fixed or _chosen_customer(request.POST.get("customer"))
+    else:
+        form = AddCreditForm(initial={"customer": fixed.pk} if fixed else None)
+        chosen = fixed
+    query = request.GET.get("customer_q", "")[:200]
+    context = {
+        "form": form,
+        "fixed": fixed,
+        "next": next_url,
+        "cancel_url": next_url or reverse("credits:list"),
+        "customer_q": query,
+        "choices": [] if fixed else _customer_choices(query, chosen),
+        "chosen_id": chosen.pk if chosen else None,
+    }
+    return render(request, _partial(request, "credits/add.html", "form"), context, status=status)
+
+
+# Bulk credits and batches --------------------------------------------------------------------
+
+
+def _tags() -> list[str]:
+    """Every class tag in use, for the tag filter."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT DISTINCT tag FROM customers_customer, unnest(tags) AS tag ORDER BY tag LIMIT 500")
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _quiet_amount(value: str) -> Decimal | None:
+    try:
+        return parse_amount(value)
+    except ValidationError:
+        return None
+
+
+def _selection_context(selection: Selection, amount_text: str) -> dict:
+    if selection.error:
+        return {"selection": selection, "count": 0, "preview": [], "more": 0, "amount": None, "total": None}
+    queryset = selection.queryset
+    count = queryset.count()
+    amount = _quiet_amount(amount_text)
+    preview = list(queryset.order_by("name", "id")[:PREVIEW])
+    return {
+        "selection": selection,
+        "count": count,
+        "preview": preview,
+        "more": count - len(preview),
+        "amount": amount,
+        "total": amount * count if amount is not None else None,
+    }
+
+
+@vary_on_headers("HX-Request")
+@require_http_methods(["GET", "POST"])
+@permission_required("credits.add_creditbatch")
+def credit_bulk(request: HttpRequest) -> HttpResponse:
+    """The same credit for many customers: ticked ids, or all matching the customer list's filter."""
+    data = request.POST if request.method == "POST" else request.GET
+    selection = read_selection(data, required=request.method == "POST")
+    status = 200
+    if request.method == "POST":
+        form = BulkCreditForm(request.POST)
+        if selection.error:
+            form.add_error(None, selection.error)
+        if form.is_valid():
+            fields = form.cleaned_data
+            count = selection.queryset.count()
+            if fields["expected_count"] is not None and fields["expected_count"] != count:
+                form.add_error(None, f"The choice now matches {count:,} customers, not {fields['expected_count']:,}. "
+                                     "Check the summary, then press Create again.")
+            else:
+                try:
+                    batch = services.add_bulk_credits(
+                        selection.for_service, fields["amount"], date=fields["date"], reason=fields["reason"], note=fields["note"],
+                        auto_apply=fields["auto_apply"], idempotency_key=fields["idempotency_key"], by=request.user,
+                    )
+                except ValidationError as error:
+                    _add_errors(form, error)
+                else:
+                    messages.success(request, f"{batch.count:,} credits of {format_money(batch.amount)} added "
+                                              f"({format_money(batch.total)} in total).")
+                    return _go(request, batch.get_absolute_url())
+        status = 422
+    else:
+        form = BulkCreditForm(initial={"amount": request.GET.get("amount", "")} if request.GET.get("amount") else None)
+    context = {"form": form, **_selection_context(selection, data.get("amount", ""))}
+    if request.htmx and request.method == "GET":
+        return render(request, "credits/bulk.html#selection", context)
+    context["tags"] = _tags() if selection.by_filter else []
+    return render(request, "credits/bulk.html", context, status=status)
+
+
+@vary_on_headers("HX-Request")
+@require_GET
+@permission_required("credits.view_creditbatch")
+def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    batch = _batch(pk)
+    table = _table(request, BatchCreditTable(batch.credits.select_related("customer")))
+    any_assigned = batch.credits.filter(assigned__gt=0).exists()
+    context = {
+        "batch": batch,
+        "table": table,
+        "any_assigned": any_assigned,
+        "can_undo": request.user.has_perm("credits.undo_creditbatch") and not batch.is_undone and not any_assigned,
+    }
+    return render(request, _partial(request, "credits/batch_detail.html", "table"), context)
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("credits.undo_creditbatch")
+def batch_undo(request: HttpRequest, pk: int) -> HttpResponse:
+    """Confirm, then delete every credit of the batch (refused once any of them is assigned)."""
+    batch = _batch(pk)
+    error = None
+    if request.method == "POST":
+        try:
+            services.undo_batch(batch, by=request.user)
+        except ValidationError as refusal:
+            error = " ".join(refusal.messages)
+        else:
+            messages.success(request, f"Bulk batch #{batch.pk} undone: its {batch.count:,} credits were removed.")
+            return _go(request, batch.get_absolute_url())
+    elif batch.is_undone:
+        error = services.BATCH_UNDONE
+    status = 422 if error and request.method == "POST" else 200
+    return render(request, "credits/batch_undo.html", {"batch": batch, "error": error}, status=status)
+
+
+# Billing › Credits ---------------------------------------------------------------------------
+
+
+def _filtered_credits(request: HttpRequest) -> tuple[CreditFilter, QuerySet[Credit]]:
+    filterset = CreditFilter(request.GET, queryset=Credit.objects.all())
+    return filterset, filterset.qs
+
+
+@vary_on_headers("HX-Request")
+@require_GET
+@permission_required("credits.view_credit")
+def credit_list(request: HttpRequest) -> HttpResponse:
+    filterset, credits = _filtered_credits(request)
+    table = _table(request, CreditTable(credits.select_related("customer", "created_by")))
+    context = {"filter": filterset, "table": table, "export_query": request.GET.urlencode()}
+    return render(request, _partial(request, "credits/list.html", "table"), context)
+
+
+class _Echo:
+    """A file-like object whose write() hands the line back, for streaming csv."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _cell(value: object) -> object:
+    """Keep spreadsheets from running a customer's name as a formula."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+EXPORT_COLUMNS = ["Date", "Customer", "Amount", "Assigned", "Remaining", "Status", "Reason", "Created by"]
+EXPORT_SORTS = {"date": ("date", "id"), "customer": ("customer__name", "customer_id"), "amount": ("amount",),
+                "assigned": ("assigned",), "remaining": ("remaining",), "status": ("status",), "reason": ("reason",),
+                "created_by": ("created_by__username",)}
+
+
+@require_GET
+@permission_required("credits.view_credit")
+def credit_export(request: HttpRequest) -> HttpResponse:
+    """The filtered credits as CSV, streamed in chunks so memory stays flat however many there are."""
+    _, credits = _filtered_credits(request)
+    sort = request.GET.get("sort", "-date")
+    fields = EXPORT_SORTS.get(sort.lstrip("-"), ("date", "id"))
+    order = [f"-{field}" if sort.startswith("-") else field for field in fields]
+    rows = credits.order_by(*order, "-id").values_list(
+        "date", "customer__name", "amount", "assigned", "remaining", "status", "reason", "created_by__username"
+    ).iterator(chunk_size=2000)
+    statuses, reasons = dict(CreditStatus.choices), dict(Reason.choices)
+    writer = csv.writer(_Echo())
+
+    def lines():
+        yield writer.writerow(EXPORT_COLUMNS)
+        for date, name, amount, assigned, remaining, status, reason, username in rows:
+            yield writer.writerow([date.isoformat(), _cell(name), amount, assigned, remaining, statuses[status], reasons[reason],
+                                   _cell(username or "")])
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="credits-{timezone.localdate().isoformat()}.csv"'
+    return response
+
+
+# A credit's page: Details, Assignments, History ---------------------------------------------
+
+
+def _tab_context(request: HttpRequest, credit: Credit, tab: str) -> dict:
+    return {"credit": credit, "tab": tab, "customer_url": url_of(credit.customer)}
+
+
+@require_GET
+@permission_required("credits.view_credit")
+def credit_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    credit = _credit(pk)
+    return render(request, "credits/detail.html", _tab_context(request, credit, "details"))
+
+
+@vary_on_headers("HX-Request")
+@require_http_methods(["GET", "POST"])
+@permission_required("credits.change_credit")
+def credit_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Modify amount, payment date, reason, note and auto-apply; a stale form is refused by version."""
+    credit = _credit(pk)
+    status = 200
+    if request.method == "POST":
+        form = UpdateCreditForm(request.POST)
+        if form.is_valid():
+            fields = form.cleaned_data
+            try:
+                services.update_credit(
+                    credit, amount=fields["amount"], date=fields["date"], reason=fields["reason"], note=fields["note"],
+                    auto_apply=fields["auto_apply"], version=fields["version"], by=request.user,
+                )
+            except ValidationError as error:
+                _add_errors(form, error)
+            else:
+                messages.success(request, f"Credit for {credit.customer.name} modified.")
+                return _go(request, credit.get_absolute_url())
+        status = 422
+    else:
+        form = UpdateCreditForm.for_credit(credit)
+    context = {**_tab_context(request, credit, "details"), "form": form}
+    return render(request, _partial(request, "credits/edit.html", "form"), context, status=status)
+
+
+def _status_after(invoice: Invoice, removed: Decimal) -> str:
+    """The invoice's status once `removed` of its credit is taken away (the rule of Invoice.status)."""
+    if invoice.voided_at is not None:
+        return InvoiceStatus.VOID
+    credited = invoice.credited - removed
+    if invoice.total > 0 and invoice.total <= invoice.paid + credited:
+        return InvoiceStatus.PAID
+    if invoice.paid > 0 or credited > 0:
+        return InvoiceStatus.PART_PAID
+    return InvoiceStatus.UNPAID
+
+
+@vary_on_headers("HX-Request")
+@require_http_methods(["GET", "POST"])
+@permission_required("credits.delete_credit")
+def credit_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """Confirm (listing the assignments removed and the invoices whose status changes), then delete."""
+    credit = _credit(pk)
+    error = None
+    if request.method == "POST":
+        try:
+            reopened = services.delete_credit(credit, by=request.user)
+        except ValidationError as refusal:
+            error = " ".join(refusal.messages)
+        else:
+            again = "".join(f" {invoice} is {invoice.status_label} again." for invoice in reopened)
+            messages.success(request, f"Credit of {format_money(credit.amount)} for {credit.customer.name} deleted.{again}")
+            return _go(request, _safe_next(request) or _customer_billing_url(credit.customer_id))
+    assignments = list(credit.assignments.select_related("invoice").order_by("invoice__issue_date", "invoice_id", "id"))
+    removed: dict[int, Decimal] = {}
+    for assignment in assignments:
+        removed[assignment.invoice_id] = removed.get(assignment.invoice_id, ZERO) + assignment.amount
+    invoices = {assignment.invoice_id: assignment.invoice for assignment in assignments}
+    changes = [
+        (invoice, invoice.status_label, InvoiceStatus(after).label)
+        for invoice in invoices.values()
+        if (after := _status_after(invoice, removed[invoice.pk])) != invoice.status
+    ]
+    context = {**_tab_context(request, credit, "details"), "assignments": assignments, "changes": changes, "error": error,
+               "next": _safe_next(request)}
+    return render(request, _partial(request, "credits/delete.html", "confirm"), context, status=422 if error else 200)
+
+
+@require_GET
+@permission_required("credits.view_credit")
+def credit_assignments(request: HttpRequest, pk: int) -> HttpResponse:
+    credit = _credit(pk)
+    assignments = credit.assignments.select_related("invoice", "created_by").order_by("created_at", "id")
+    rows = [(assignment, url_of(assignment.invoice)) for assignment in assignments]
+    return render(request, "credits/assignments.html", {**_tab_context(request, credit, "assignments"), "rows": rows})
+
+
+def _to_assign(credit: Credit, form: AssignForm) -> Decimal:
+    """What is left of the credit after the amounts in the boxes (unreadable boxes count as nothing)."""
+    values = form.data if form.is_bound else form.initial
+    typed = (_quiet_amount(values.get(f"invoice-{invoice.pk}", "") or "") for invoice in form.invoices)
+    return credit.remaining - sum((amount for amount in typed if amount is not None), ZERO)
+
+
+@vary_on_headers("HX-Request")
+@require_http_methods(["GET", "POST"])
+@permission_required("credits.add_creditassignment")
+def credit_assign(request: HttpRequest, pk: int) -> HttpResponse:
+    """Assignments › Add: an amount box per open invoice; "Fill oldest first"; Assign."""
+    credit = _credit(pk)
+    invoices = list(Invoice.objects.open_for(credit.customer_id))
+    status = 200
+    if request.method == "POST" and request.POST.get("fill") == "oldest":
+        empty = AssignForm(invoices)
+        form = AssignForm(invoices, initial=empty.fill_oldest_first(credit.remaining))
+    elif request.method == "POST":
+        form = AssignForm(invoices, data=request.POST)
+        if form.is_valid():
+            allocations = form.cleaned_data["allocations"]
+            try:
+                services.assign_credit(credit, allocations, by=request.user)
+            except ValidationError as error:
+                _add_errors(form, error)
+            else:
+                total = sum((parse_amount(amount) for amount in allocations.values()), ZERO)
+                numbers = {invoice.pk: str(invoice) for invoice in invoices}
+                parts = ", ".join(f"{format_money(parse_amount(amount))} to {numbers.get(pk, pk)}" for pk, amount in allocations.items())
+                messages.success(request, f"Assigned {format_money(total)} of the credit: {parts}.")
+                return _go(request, reverse("credits:assignments", args=[credit.pk]))
+        status = 422
+    else:
+        form = AssignForm(invoices)
+    rows = [(invoice, form[f"invoice-{invoice.pk}"], url_of(invoice)) for invoice in invoices]
+    context = {**_tab_context(request, credit, "assignments"), "form": form, "rows": rows, "to_assign": _to_assign(credit, form),
+               "currency": settings.STUDIO_CURRENCY}
+    return render(request, _partial(request, "credits/assign.html", "panel"), context, status=status)
+
+
+@require_POST
+@permission_required("credits.delete_creditassignment")
+def credit_unassign(request: HttpRequest, pk: int, assignment_pk: int) -> HttpResponse:
+    """Remove one assignment: the invoice is reopened and the credit has that much more to assign."""
+    credit = _credit(pk)
+    assignment = get_object_or_404(CreditAssignment.objects.select_related("invoice"), pk=assignment_pk, credit=credit)
+    try:
+        services.unassign_credit(assignment, by=request.user)
+    except ValidationError as refusal:
+        messages.error(request, " ".join(refusal.messages))
+    else:
+        messages.success(request, f"Removed the {format_money(assignment.amount)} assignment to {assignment.invoice}.")
+    return _go(request, reverse("credits:assignments", args=[credit.pk]))
+
+
+@require_GET
+@permission_required("credits.view_credit")
+def credit_history(request: HttpRequest, pk: int) -> HttpResponse:
+    credit = _credit(pk)
+    return render(request, "credits/history.html", {**_tab_context(request, credit, "history"), "rows": history(credit, include_related=True)})

@@ -1,0 +1,219 @@
+"""Forms for the credit screens: they only parse and check input; the services decide the rules."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import uuid
+from decimal import Decimal
+
+import django_filters
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import QueryDict
+from django.utils import timezone
+
+from billing.models import Invoice
+from billing_site.money import parse_amount
+from customers.filters import CustomerFilter
+from customers.models import Customer
+
+from .models import Credit, CreditStatus, Reason
+from .services import NO_CUSTOMERS
+
+AUTO_APPLY_LABEL = "Apply the remaining balance automatically to the next invoice"
+CHOOSE_CUSTOMER = "Choose a customer."
+MAX_BULK_IDS = 1000
+INVOICE_KEY = re.compile(r"^invoice-([0-9]{1,18})$", re.ASCII)
+
+
+def new_key() -> str:
+    """A fresh per-form key: the services return the first result when they see it again."""
+    return uuid.uuid4().hex
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self) -> None:
+        super().__init__(format="%Y-%m-%d")
+
+
+def _amount(value: object, field: str = "amount") -> Decimal:
+    """parse_amount's messages, attached to the one field being cleaned."""
+    try:
+        return parse_amount(value, field=field)
+    except ValidationError as error:
+        raise ValidationError(error.messages) from None
+
+
+class CreditFieldsForm(forms.Form):
+    """What every credit form asks: payment date, amount, reason, note, auto-apply."""
+
+    date = forms.DateField(
+        label="Payment date",
+        initial=timezone.localdate,
+        widget=DateInput(),
+        error_messages={"required": "Enter the payment date.", "invalid": "Enter a date like 2026-01-31."},
+    )
+    amount = forms.CharField(
+        label="Amount",
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "class": "amount"}),
+        help_text="In pounds, for example 25.00",
+        error_messages={"required": "Enter an amount, for example 25.00."},
+    )
+    reason = forms.ChoiceField(label="Reason", choices=Reason.choices, initial=Reason.CANCELLED_CLASS,
+                               error_messages={"invalid_choice": "Choose a reason from the list."})
+    note = forms.CharField(label="Note", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}),
+                           error_messages={"max_length": "Keep the note under 2,000 characters."})
+    auto_apply = forms.BooleanField(label=AUTO_APPLY_LABEL, required=False, initial=True)
+
+    def clean_amount(self) -> Decimal:
+        return _amount(self.cleaned_data.get("amount"))
+
+
+class KeyedForm(forms.Form):
+    """A form that creates something carries a key minted when it was rendered."""
+
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64, initial=new_key,
+                                      error_messages={"required": "This form has expired: please reload the page and try again."})
+
+
+class AddCreditForm(CreditFieldsForm, KeyedForm):
+    customer = forms.ModelChoiceField(
+        queryset=Customer.objects.all(),
+        widget=forms.HiddenInput,
+        error_messages={"required": CHOOSE_CUSTOMER, "invalid_choice": "That customer does not exist: search again."},
+    )
+    field_order = ["customer", "date", "amount", "reason", "note", "auto_apply", "idempotency_key"]
+
+
+class BulkCreditForm(CreditFieldsForm, KeyedForm):
+    """The credit every chosen customer gets; the choice itself is read by `read_selection`."""
+
+    expected_count = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
+
+
+class UpdateCreditForm(CreditFieldsForm):
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1,
+                                 error_messages={"required": "This form has expired: please reload the page and try again."})
+
+    @classmethod
+    def for_credit(cls, credit: Credit) -> UpdateCreditForm:
+        return cls(initial={"amount": f"{credit.amount}", "date": credit.date, "reason": credit.reason, "note": credit.note,
+                            "auto_apply": credit.auto_apply, "version": credit.version})
+
+
+class AssignForm(forms.Form):
+    """One amount box per open invoice of the credit's customer ("invoice-<pk>"), blank boxes ignored.
+
+    Amounts posted for invoices that are not in the list (paid meanwhile, another customer's)
+    are still passed on, so that the service can say what is wrong with them.
+    """
+
+    def __init__(self, invoices: list[Invoice], data=None, initial=None) -> None:
+        super().__init__(data, initial=initial)
+        self.invoices = invoices
+        for invoice in invoices:
+            self.fields[f"invoice-{invoice.pk}"] = forms.CharField(
+                label=f"Amount for {invoice}", required=False,
+                widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "class": "amount",
+                                              "data-outstanding": f"{invoice.outstanding}"}),
+            )
+        self.extra: dict[int, str] = {}
+        if data is not None:
+            known = {invoice.pk for invoice in invoices}
+            for key, value in data.items():
+                match = INVOICE_KEY.match(key)
+                if match and int(match.group(1)) not in known and value.strip():
+                    self.extra[int(match.group(1))] = value
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        allocations: dict[int, Decimal | str] = {}
+        for invoice in self.invoices:
+            name = f"invoice-{invoice.pk}"
+            value = (cleaned.get(name) or "").strip()
+            if value:
+                try:
+                    allocations[invoice.pk] = _amount(value, name)
+                except ValidationError as error:
+                    self.add_error(name, error)
+        # Unknown invoices go to the service as typed: it names the invoice and what is wrong.
+        allocations.update(self.extra)
+        if not allocations and not self.errors:
+            raise ValidationError("Enter an amount for at least one invoice.")
+        cleaned["allocations"] = allocations
+        return cleaned
+
+    def fill_oldest_first(self, remaining: Decimal) -> dict[str, str]:
+        """Initial amounts: each invoice's outstanding, oldest first, until the credit runs out."""
+        filled = {}
+        for invoice in self.invoices:
+            part = min(invoice.outstanding, remaining)
+            if part <= 0:
+                break
+            filled[f"invoice-{invoice.pk}"] = f"{part}"
+            remaining -= part
+        return filled
+
+
+class CreditFilter(django_filters.FilterSet):
+    """Billing › Credits: search by customer name, status, reason and payment date range."""
+
+    q = django_filters.CharFilter(field_name="customer__name", lookup_expr="icontains", label="Search customer",
+                                  widget=forms.TextInput(attrs={"type": "search", "placeholder": "Customer name", "autocomplete": "off"}))
+    status = django_filters.ChoiceFilter(choices=CreditStatus.choices, empty_label="Any status", label="Status")
+    reason = django_filters.ChoiceFilter(choices=Reason.choices, empty_label="Any reason", label="Reason")
+    date_from = django_filters.DateFilter(field_name="date", lookup_expr="gte", label="From", widget=DateInput())
+    date_to = django_filters.DateFilter(field_name="date", lookup_expr="lte", label="To", widget=DateInput())
+
+    class Meta:
+        model = Credit
+        fields: list[str] = []
+
+
+@dataclasses.dataclass
+class Selection:
+    """Who a bulk credit is for: ticked customer ids (at most 1,000), or everyone matching the customer list's filter."""
+
+    ids: list[int] | None = None
+    filterset: CustomerFilter | None = None
+    error: str | None = None
+
+    @property
+    def by_filter(self) -> bool:
+        return self.filterset is not None
+
+    @property
+    def queryset(self) -> QuerySet[Customer]:
+        if self.filterset is not None:
+            return self.filterset.qs
+        return Customer.objects.filter(pk__in=self.ids or [])
+
+    @property
+    def for_service(self) -> QuerySet[Customer] | list[int]:
+        """Ids stay a list so that the service can say when some of them no longer exist."""
+        return self.filterset.qs if self.filterset is not None else list(self.ids or [])
+
+    @property
+    def filters(self) -> dict[str, str]:
+        """The customer list's filter as typed (q, tag, outstanding), to show and carry on."""
+        data = self.filterset.data if self.filterset is not None else {}
+        return {name: data.get(name, "") for name in ("q", "tag", "outstanding")}
+
+
+def read_selection(data: QueryDict, *, required: bool) -> Selection:
+    """`customer=<id>` repeated, or `all_matching=1` with the list's `q` / `tag` / `outstanding`."""
+    raw_ids = data.getlist("customer")
+    if raw_ids:
+        if len(raw_ids) > MAX_BULK_IDS:
+            return Selection(ids=[], error=f"Tick at most {MAX_BULK_IDS:,} customers, or use “select all matching”.")
+        if not all(value.isascii() and value.isdigit() and len(value) <= 18 for value in raw_ids):
+            return Selection(ids=[], error="Choose customers from the customer list.")
+        return Selection(ids=sorted({int(value) for value in raw_ids}))
+    if data.get("all_matching") == "1" or not required:
+        # The customer list shows active customers, so "all matching" means the same ones it counted.
+        return Selection(filterset=CustomerFilter(data, queryset=Customer.objects.active()))
+    return Selection(ids=[], error=NO_CUSTOMERS)
