@@ -29,6 +29,8 @@
     if (button) button.hidden = on;
     if (on && message && button) {
       message.textContent = "All " + button.dataset.count + " matching customers are selected.";
+      var status = document.getElementById("selection-status");
+      if (status) status.textContent = button.dataset.count + " customers selected";
     }
   }
 
@@ -44,14 +46,14 @@
       pageBox.indeterminate = ticked.length > 0 && !allOnPage;
     }
     var status = document.getElementById("selection-status");
-    if (status) {
+    var form = groupForm();
+    if (status && !(form && form.dataset.allMatching && allOnPage)) {
       status.textContent = ticked.length ? ticked.length + (ticked.length === 1 ? " customer" : " customers") + " selected" : "";
     }
     var bar = document.getElementById("selection-bar");
     if (!bar) return;
     if (!allOnPage) setAllMatching(false);
     bar.hidden = !allOnPage;
-    var form = groupForm();
     if (allOnPage && !(form && form.dataset.allMatching)) {
       document.getElementById("selection-message").textContent =
         "All " + boxes.length + " customers on this page are selected.";

@@ -1,0 +1,203 @@
+"""The article's Customers flows in Chromium: find a customer › profile › Billing tab, and
+tick customers › Group Actions › Create Credit (bulk), plus Add Customer and Edit details."""
+
+from __future__ import annotations
+
+import importlib
+import re
+from decimal import Decimal
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from playwright.sync_api import expect
+
+from credits.models import Credit, CreditBatch
+from customers.models import Customer
+from tests.factories import CustomerFactory, credit_for, invoice_for
+from tests.ledger import keep_staff_groups  # noqa: F401 - fixture
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(autouse=True)
+def staff_groups(keep_staff_groups, transactional_db):  # noqa: F811 - the fixture imported above
+    """The staff groups come from a data migration: an earlier live-server test's flush removed them
+    (and keep_staff_groups puts them back after this test's flush, for the tests that follow)."""
+    from django.contrib.auth.models import Group, Permission
+
+    for name, codes in importlib.import_module("credits.migrations.0004_staff_groups").GROUPS.items():
+        group, _ = Group.objects.get_or_create(name=name)
+        group.permissions.add(*(Permission.objects.get(content_type__app_label=code.split(".")[0], codename=code.split(".")[1]) for code in codes))
+
+
+def open_view_all(page) -> None:
+    """Click < to the right of Customers, then View All in the expanded menu."""
+    page.get_by_role("button", name="Customers menu").click()
+    page.get_by_role("navigation", name="Main menu").get_by_role("link", name="View All").click()
+    expect(page.get_by_role("heading", name="Customers", exact=True)).to_be_visible()
+
+
+def test_it_finds_a_customer_and_opens_the_billing_tab(as_user, staff, live_server, screenshot, assert_accessible):
+    amy = CustomerFactory(name="Amy Parent", email="amy@example.com", phone="07700 900111", tags=["Ballet Tue 4pm"])
+    invoice = invoice_for(amy, "120.00", by=staff)
+    credit = credit_for(amy, "250.00", reason="cancelled_class", by=staff)
+    for name in ["Ben Other", "Cat Other", "Dan Other"]:
+        CustomerFactory(name=name)
+    page = as_user(staff)
+
+    open_view_all(page)
+    expect(page.get_by_role("link", name="Ben Other")).to_be_visible()
+    screenshot(page, "customers-1-view-all")
+    assert_accessible(page)
+
+    # Search as you type: the table narrows without a page load.
+    page.get_by_label("Search").press_sequentially("Amy", delay=40)
+    expect(page.get_by_role("link", name="Ben Other")).to_have_count(0)
+    expect(page).to_have_url(re.compile(r"/customers/\?q=Amy"))
+    row = page.get_by_role("row", name=re.compile("Amy Parent"))
+    expect(row).to_contain_text("£120.00")
+    expect(row).to_contain_text("£250.00")
+    screenshot(page, "customers-2-search")
+    assert_accessible(page)
+
+    page.get_by_role("link", name="Amy Parent").click()
+    expect(page.get_by_role("heading", name="Amy Parent", level=1)).to_be_visible()
+    expect(page.get_by_role("link", name="Details")).to_have_attribute("aria-current", "page")
+    expect(page.get_by_text("Outstanding total")).to_be_visible()
+    screenshot(page, "customers-3-profile")
+    assert_accessible(page)
+
+    page.get_by_role("link", name="Billing", exact=True).click()
+    expect(page).to_have_url(f"{live_server.url}/customers/{amy.pk}/billing/")
+    expect(page.get_by_role("link", name="Billing", exact=True)).to_have_attribute("aria-current", "page")
+    invoices = page.get_by_role("table", name=re.compile("Invoices of Amy Parent"))
+    expect(invoices).to_contain_text(invoice.display_number)
+    expect(invoices).to_contain_text("Awaiting payment")
+    credits = page.get_by_role("table", name=re.compile("Credits of Amy Parent"))
+    expect(credits).to_contain_text("Cancelled class")
+    expect(credits.get_by_role("link")).to_have_attribute("href", f"/billing/credits/{credit.pk}/")
+    expect(page.get_by_role("link", name="Add Credit", exact=True).last).to_have_attribute("href", f"/billing/add-credit/?customer={amy.pk}")
+    screenshot(page, "customers-4-billing-tab")
+    assert_accessible(page)
+
+    page.get_by_role("link", name="History").click()
+    expect(page.get_by_role("link", name="History")).to_have_attribute("aria-current", "page")
+    expect(page.get_by_text("Credit added")).to_be_visible()
+    screenshot(page, "customers-5-history-tab")
+    assert_accessible(page)
+
+
+def test_managers_tick_two_customers_and_create_a_bulk_credit(as_user, manager, live_server, screenshot, assert_accessible):
+    amy, ben, _cat = (CustomerFactory(name=name) for name in ["Amy Parent", "Ben Parent", "Cat Parent"])
+    page = as_user(manager)
+    open_view_all(page)
+
+    page.get_by_label("Select Amy Parent").check()
+    page.get_by_label("Select Ben Parent").check()
+    expect(page.get_by_text("2 customers selected")).to_be_visible()
+    expect(page.get_by_label("Select all on this page")).not_to_be_checked()
+    page.get_by_text("Group Actions").click()
+    expect(page.get_by_role("button", name="Create Credit")).to_be_visible()
+    screenshot(page, "customers-group-1-ticked")
+    assert_accessible(page)
+
+    page.get_by_role("button", name="Create Credit").click()
+    page.wait_for_url(re.compile(r"/billing/credits/bulk/\?"))
+    assert sorted(parse_qs(urlparse(page.url).query)["customer"]) == sorted([str(amy.pk), str(ben.pk)])
+    expect(page.get_by_text("2 customers chosen")).to_be_visible()
+
+    # Then proceed as for a single credit: amount › summary › Create.
+    page.get_by_label("Amount").fill("20.00")
+    expect(page.locator("#bulk-summary")).to_contain_text("2 customers × £20.00 = £40.00")
+    screenshot(page, "customers-group-2-bulk-summary")
+    assert_accessible(page)
+    page.get_by_role("button", name="Create").click()
+    expect(page.get_by_text("2 credits of £20.00 added")).to_be_visible()
+    batch = CreditBatch.objects.get()
+    assert (batch.count, batch.total, batch.created_by) == (2, Decimal("40.00"), manager)
+    assert set(Credit.objects.values_list("customer__name", flat=True)) == {"Amy Parent", "Ben Parent"}
+    screenshot(page, "customers-group-3-batch")
+    assert_accessible(page)
+
+
+def test_managers_select_all_matching_for_group_actions(as_user, manager, live_server, screenshot, assert_accessible):
+    for n in range(27):
+        CustomerFactory(name=f"Swimmer {n:02d}", tags=["Swim Sat 10am"])
+    CustomerFactory(name="Dancer", tags=["Ballet Tue 4pm"])
+    page = as_user(manager)
+    open_view_all(page)
+    page.get_by_label("Class tag").fill("Swim Sat 10am")
+    page.get_by_label("Class tag").press("Enter")
+    expect(page.get_by_role("link", name="Dancer")).to_have_count(0)
+
+    page.get_by_label("Select all on this page").check()
+    expect(page.get_by_text("All 25 customers on this page are selected.")).to_be_visible()
+    expect(page.get_by_label("Select Swimmer 00")).to_be_checked()
+    page.get_by_role("button", name="Select all 27 matching").click()
+    expect(page.get_by_text("All 27 matching customers are selected.")).to_be_visible()
+    expect(page.get_by_text("27 customers selected")).to_be_visible()
+    screenshot(page, "customers-all-matching")
+    assert_accessible(page)
+
+    page.get_by_text("Group Actions").click()
+    page.get_by_role("button", name="Create Credit").click()
+    page.wait_for_url(re.compile(r"/billing/credits/bulk/\?"))
+    params = parse_qs(urlparse(page.url).query, keep_blank_values=True)
+    assert params == {"all_matching": ["1"], "q": [""], "tag": ["Swim Sat 10am"], "outstanding": [""]}
+    expect(page.get_by_text("27 customers match")).to_be_visible()
+
+
+def test_staff_do_not_get_group_actions(as_user, staff, live_server):
+    CustomerFactory(name="Amy Parent")
+    page = as_user(staff)
+    open_view_all(page)
+    expect(page.get_by_role("link", name="Amy Parent")).to_be_visible()
+    expect(page.get_by_text("Group Actions")).to_have_count(0)
+    expect(page.get_by_role("checkbox", name="Select Amy Parent")).to_have_count(0)
+
+
+def test_staff_add_a_customer(as_user, staff, live_server, screenshot, assert_accessible):
+    page = as_user(staff)
+    page.get_by_role("button", name="Customers menu").click()
+    page.get_by_role("navigation", name="Main menu").get_by_role("link", name="Add Customer").click()
+    expect(page.get_by_role("heading", name="Add Customer")).to_be_visible()
+    page.get_by_label("Email").fill("not an email")
+    page.get_by_role("button", name="Add Customer").click()
+    expect(page.get_by_text("Enter the customer's name.")).to_be_visible()
+    expect(page.get_by_text("Enter an email address like amy@example.com.")).to_be_visible()
+    assert not Customer.objects.exists()
+    screenshot(page, "customers-add-errors")
+    assert_accessible(page)
+
+    page.get_by_label("Name").fill("Erin Parent")
+    page.get_by_label("Email").fill("erin@example.com")
+    page.get_by_label("Phone").fill("07700 900222")
+    page.get_by_label("Tags").fill("Ballet Tue 4pm, Swim Sat 10am")
+    page.get_by_role("button", name="Add Customer").dblclick()
+    expect(page.get_by_role("heading", name="Erin Parent", level=1)).to_be_visible()
+    expect(page.get_by_text("Erin Parent added.")).to_be_visible()
+    assert Customer.objects.get().tags == ["Ballet Tue 4pm", "Swim Sat 10am"]
+    screenshot(page, "customers-add-done")
+    assert_accessible(page)
+
+
+def test_managers_edit_details_in_a_dialog(as_user, manager, live_server, screenshot, assert_accessible):
+    amy = CustomerFactory(name="Amy Parent", phone="07700 900111")
+    page = as_user(manager)
+    page.goto(f"{live_server.url}/customers/{amy.pk}/")
+    page.get_by_role("link", name="Edit details").click()
+    dialog = page.get_by_role("dialog", name="Edit details of Amy Parent")
+    expect(dialog).to_be_visible()
+    dialog.get_by_label("Email").fill("nope")
+    dialog.get_by_role("button", name="Save details").click()
+    expect(dialog.get_by_text("Enter an email address like amy@example.com.")).to_be_visible()
+    screenshot(page, "customers-edit-dialog")
+    assert_accessible(page)
+
+    dialog.get_by_label("Email").fill("amy@example.com")
+    dialog.get_by_label("Phone").fill("01632 960000")
+    dialog.get_by_role("button", name="Save details").click()
+    expect(page.get_by_text("Amy Parent's details saved.")).to_be_visible()
+    expect(page.get_by_role("list").get_by_role("link", name="01632 960000")).to_be_visible()
+    amy.refresh_from_db()
+    assert (amy.email, amy.phone) == ("amy@example.com", "01632 960000")
