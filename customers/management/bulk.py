@@ -10,8 +10,15 @@ functions as the child rows it sums. The shape, for C customers, I invoices and 
 - invoice i has 1-3 lines; 5% are void (nothing settled); a credit is unassigned, part- or
   fully assigned to invoice j, or split between invoices j and j + C; what a credit puts on
   an invoice is capped at half (primary) and 30% (split) of its total, so no invoice is ever
-  over-settled; payments then settle all, part or none of what is left;
+  over-settled; payments then settle all, part or none of what is left, and the payment rows
+  are cut from each stored invoice's `paid` (one payment, or two instalments);
 - the last 1% of credits are one £10 goodwill bulk batch, unassigned.
+
+Money is worked out in whole pence (bigint) and only turned into numeric on the way in.
+PostgreSQL inlines these single-SELECT functions but never shares a repeated subexpression,
+so a figure used several times is computed once in a `LATERAL (... OFFSET 0)` subquery (the
+OFFSET stops the planner from pasting it back), and function calls are kept out of VALUES
+lists, which are not inlined.
 
 The load runs in one transaction with `session_replication_role = replica`, which skips the
 ledger triggers (that would add every line to its invoice one row at a time), the history
@@ -135,14 +142,9 @@ def _functions(sizes: Sizes, seed: int, day: datetime.date) -> str:
             f" THEN LEAST(pg_temp.credit_amount(n) - pg_temp.primary_part(n), pg_temp.total(n + {c}) * 3 / 10) ELSE 0 END"
         ),
         "credited(n bigint) RETURNS bigint": f"pg_temp.primary_part(n) + CASE WHEN n > {c} THEN pg_temp.split_part(n - {c}) ELSE 0 END",
-        # Payments on what credits left due: 55% pay it all (a fifth of those in two instalments), 17% a part.
-        "instalments(n bigint, due bigint) RETURNS boolean": "pg_temp.rnd(n, 12, 10) < 2 AND due >= 4000",
-        "payment_1(n bigint, due bigint) RETURNS bigint": (
-            "CASE WHEN pg_temp.rnd(n, 4, 100) < 55 THEN CASE WHEN pg_temp.instalments(n, due) THEN due / 2 ELSE due END"
-            " WHEN pg_temp.rnd(n, 4, 100) < 72 THEN due * 4 / 10 ELSE 0 END"
-        ),
-        "payment_2(n bigint, due bigint) RETURNS bigint": (
-            "CASE WHEN pg_temp.rnd(n, 4, 100) < 55 AND pg_temp.instalments(n, due) THEN due - due / 2 ELSE 0 END"
+        # What is paid of what credits left due: 55% pay it all, 17% a part, the rest nothing yet.
+        "paid(n bigint, due bigint) RETURNS bigint": (
+            "CASE WHEN pg_temp.rnd(n, 4, 100) < 55 THEN due WHEN pg_temp.rnd(n, 4, 100) < 72 THEN due * 4 / 10 ELSE 0 END"
         ),
         "pounds(pence bigint) RETURNS numeric": "pence * 0.01",
         "description(n bigint, line int) RETURNS text": f"({descriptions})[pg_temp.item(n, line)]",
@@ -165,12 +167,6 @@ def _load_statements(sizes: Sizes, manager_id: int, staff_id: int, number_start:
     reasons = _text_array(REASONS)
     today_sql = f"DATE '{day.isoformat()}'"
     by = f"CASE WHEN n % 5 = 0 THEN {manager_id} ELSE {staff_id} END"
-    # Each invoice's figures computed once per row: OFFSET 0 keeps the planner from pasting the
-    # expressions into every place that uses them (PostgreSQL has no common-subexpression reuse).
-    plan = f"""generate_series(1, {i}) n,
-                 LATERAL (SELECT pg_temp.issued(n) AS issued, pg_temp.total(n) AS total, pg_temp.is_void(n) AS void,
-                                 CASE WHEN pg_temp.is_void(n) THEN 0 ELSE pg_temp.credited(n) END AS credited OFFSET 0) c,
-                 LATERAL (SELECT c.*, CASE WHEN c.void THEN 0 ELSE c.total - c.credited END AS due OFFSET 0) v"""
     steps = [
         (
             "customers",
@@ -195,10 +191,13 @@ def _load_statements(sizes: Sizes, manager_id: int, staff_id: int, number_start:
             INSERT INTO billing_invoice
                 (id, number, customer_id, issue_date, due_date, total, paid, credited, voided_at, voided_by_id, created_at, created_by_id)
             SELECT n, {number_start - 1} + n, pg_temp.owner(n), v.issued, v.issued + 14, pg_temp.pounds(v.total),
-                   pg_temp.pounds(pg_temp.payment_1(n, v.due) + pg_temp.payment_2(n, v.due)), pg_temp.pounds(v.credited),
+                   pg_temp.pounds(pg_temp.paid(n, v.due)), pg_temp.pounds(v.credited),
                    CASE WHEN v.void THEN v.issued + time '16:00' END, CASE WHEN v.void THEN {manager_id} END,
                    v.issued + time '09:00' + pg_temp.rnd(n, 17, 480) * interval '1 minute', {by}
-            FROM {plan}
+            FROM generate_series(1, {i}) n,
+                 LATERAL (SELECT pg_temp.issued(n) AS issued, pg_temp.total(n) AS total, pg_temp.is_void(n) AS void,
+                                 CASE WHEN pg_temp.is_void(n) THEN 0 ELSE pg_temp.credited(n) END AS credited OFFSET 0) c,
+                 LATERAL (SELECT c.*, CASE WHEN c.void THEN 0 ELSE c.total - c.credited END AS due OFFSET 0) v
             """,
         ),
         (
@@ -210,16 +209,18 @@ def _load_statements(sizes: Sizes, manager_id: int, staff_id: int, number_start:
             """,
         ),
         (
+            # Each invoice's paid figure as one payment, or two instalments for a fifth of those paid in full.
             "payments",
             f"""
             INSERT INTO billing_payment (invoice_id, amount, date, method, created_at, created_by_id)
-            SELECT n, pg_temp.pounds(p.amount), LEAST(v.issued + p.days, {today_sql}),
-                   ({methods})[1 + pg_temp.rnd(n, 18, {len(PAYMENT_METHODS)})],
-                   LEAST(v.issued + p.days, {today_sql}) + time '10:00', {by}
-            FROM {plan},
-                 LATERAL (SELECT pg_temp.payment_1(n, v.due) AS first, pg_temp.payment_2(n, v.due) AS second OFFSET 0) x,
-                 LATERAL (VALUES (x.first, pg_temp.rnd(n, 10, 21)), (x.second, 30)) p(amount, days)
-            WHERE p.amount > 0
+            SELECT i.id, p.amount, LEAST(i.issue_date + p.days, {today_sql}),
+                   ({methods})[1 + pg_temp.rnd(i.id, 18, {len(PAYMENT_METHODS)})],
+                   LEAST(i.issue_date + p.days, {today_sql}) + time '10:00', i.created_by_id
+            FROM billing_invoice i,
+                 LATERAL (SELECT i.paid >= 40 AND i.paid = i.total - i.credited AND pg_temp.rnd(i.id, 12, 10) < 2 AS two OFFSET 0) s,
+                 LATERAL (VALUES (CASE WHEN s.two THEN floor(i.paid * 50) / 100 ELSE i.paid END, pg_temp.rnd(i.id, 10, 21)),
+                                 (CASE WHEN s.two THEN i.paid - floor(i.paid * 50) / 100 ELSE 0 END, 30)) p(amount, days)
+            WHERE i.paid > 0 AND p.amount > 0
             """,
         ),
         (
@@ -283,9 +284,9 @@ def load(sizes: Sizes, *, seed: int, user_ids: tuple[int, int], report: Callable
     day = today()
     started = time.monotonic()
 
-    def step(name: str, sql: str, params: list | None = None) -> None:
+    def step(name: str, sql: str) -> None:
         begin = time.monotonic()
-        cursor.execute(sql, params)
+        cursor.execute(sql)
         rows = f"{cursor.rowcount:,} rows, " if cursor.rowcount and cursor.rowcount > 0 else ""
         report(f"  {name}: {rows}{time.monotonic() - begin:.1f} s")
 
