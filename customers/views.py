@@ -13,6 +13,7 @@ from django.db.models.functions import Coalesce
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
@@ -214,6 +215,8 @@ def customer_billing(request: HttpRequest, pk: int) -> HttpResponse:
         "more_credits": len(credits) > NEWEST_CREDITS,
         "newest_invoices": NEWEST_INVOICES,
         "newest_credits": NEWEST_CREDITS,
+        # Add Credit opens the single-credit form with this customer fixed, and comes back here after Create.
+        "add_credit_url": f"{reverse('credits:add')}?{urlencode({'customer': customer.pk, 'next': request.path})}",
     }
     return render(request, "customers/billing.html#tab" if _partial(request) else "customers/billing.html", context)
 

@@ -76,14 +76,29 @@ def test_it_finds_a_customer_and_opens_the_billing_tab(as_user, staff, live_serv
     credits = page.get_by_role("table", name=re.compile("Credits of Amy Parent"))
     expect(credits).to_contain_text("Cancelled class")
     expect(credits.get_by_role("link")).to_have_attribute("href", f"/billing/credits/{credit.pk}/")
-    expect(page.get_by_role("link", name="Add Credit", exact=True).last).to_have_attribute("href", f"/billing/add-credit/?customer={amy.pk}")
+    expect(invoices.get_by_role("link", name=invoice.display_number)).to_have_attribute("href", f"/billing/invoices/{invoice.pk}/")
     screenshot(page, "customers-4-billing-tab")
     assert_accessible(page)
 
+    # Click Add Credit, enter the payment date and amount, and press Create.
+    page.locator("#main").get_by_role("link", name="Add Credit").click()
+    dialog = page.get_by_role("dialog", name="Add Credit for Amy Parent")
+    expect(dialog).to_be_visible()
+    dialog.get_by_label("Payment date").fill("2026-11-20")
+    dialog.get_by_label("Amount").fill("25.00")
+    screenshot(page, "customers-5-add-credit-dialog")
+    assert_accessible(page)
+    dialog.get_by_role("button", name="Create").click()
+    expect(page.get_by_text("Credit of £25.00 added for Amy Parent.")).to_be_visible()
+    expect(page).to_have_url(f"{live_server.url}/customers/{amy.pk}/billing/")
+    expect(credits).to_contain_text("20 Nov 2026")
+    expect(page.get_by_text("Available credit")).to_be_visible()
+    assert amy.credits.count() == 2
+
     page.get_by_role("link", name="History").click()
     expect(page.get_by_role("link", name="History")).to_have_attribute("aria-current", "page")
-    expect(page.get_by_text("Credit added")).to_be_visible()
-    screenshot(page, "customers-5-history-tab")
+    expect(page.get_by_text("Credit added")).to_have_count(2)
+    screenshot(page, "customers-6-history-tab")
     assert_accessible(page)
 
 

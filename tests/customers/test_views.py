@@ -372,7 +372,7 @@ class TestBilling:
         credits.assign_credit(credit, {invoice: "10.00"}, by=staff)
         client.force_login(staff)
         html = client.get(self.url(customer)).content.decode()
-        assert invoice.display_number in html
+        assert f'<a href="/billing/invoices/{invoice.pk}/">{invoice.display_number}</a>' in html
         assert '<td class="num">£80.00</td>' in html and '<td class="num">£70.00</td>' in html
         assert '<span class="badge badge-part_paid">Part-paid</span>' in html
         assert f'<a href="/billing/credits/{credit.pk}/">' in html
@@ -388,8 +388,17 @@ class TestBilling:
     def test_add_credit_opens_the_single_credit_form_for_this_customer(self, client, staff, customer):
         client.force_login(staff)
         html = client.get(self.url(customer)).content.decode()
-        assert f'href="/billing/add-credit/?customer={customer.pk}"' in html
-        assert ">Add Credit</a>" in html
+        url = f"/billing/add-credit/?customer={customer.pk}&amp;next=%2Fcustomers%2F{customer.pk}%2Fbilling%2F"
+        assert f'<a class="button primary" href="{url}" hx-get="{url}" hx-target="#modal-body">Add Credit</a>' in html
+
+    def test_staff_without_the_add_credit_permission_get_no_add_credit(self, client, customer):
+        from django.contrib.auth.models import Permission
+
+        viewer = UserFactory()
+        viewer.user_permissions.set(Permission.objects.filter(codename__in=["view_customer", "view_invoice", "view_credit"]))
+        client.force_login(viewer)
+        html = client.get(self.url(customer)).content.decode()
+        assert "No invoices yet." in html and "/billing/add-credit/?customer=" not in html
 
     def test_it_shows_the_newest_invoices_only(self, client, staff, customer, monkeypatch):
         from customers import views
