@@ -24,6 +24,7 @@ from .services import NO_CUSTOMERS
 
 AUTO_APPLY_LABEL = "Apply the remaining balance automatically to the next invoice"
 CHOOSE_CUSTOMER = "Choose a customer."
+AGAIN_LABEL = "Yes, add another identical credit"
 MAX_BULK_IDS = 1000
 INVOICE_KEY = re.compile(r"^invoice-([0-9]{1,18})$", re.ASCII)
 
@@ -74,10 +75,16 @@ class CreditFieldsForm(forms.Form):
 
 
 class KeyedForm(forms.Form):
-    """A form that creates something carries a key minted when it was rendered."""
+    """A form that creates something carries a key minted when it was rendered.
+
+    The same key again returns what the first submit created. A form fetched afresh (the back
+    button on a browser that reloads the page) has a new key, so an identical credit made
+    moments ago by the same person is pointed out and needs `again` ticked.
+    """
 
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64, initial=new_key,
                                       error_messages={"required": "This form has expired: please reload the page and try again."})
+    again = forms.BooleanField(required=False, label=AGAIN_LABEL)
 
 
 class AddCreditForm(CreditFieldsForm, KeyedForm):
@@ -86,7 +93,7 @@ class AddCreditForm(CreditFieldsForm, KeyedForm):
         widget=forms.HiddenInput,
         error_messages={"required": CHOOSE_CUSTOMER, "invalid_choice": "That customer does not exist: search again."},
     )
-    field_order = ["customer", "date", "amount", "reason", "note", "auto_apply", "idempotency_key"]
+    field_order = ["customer", "date", "amount", "reason", "note", "auto_apply", "idempotency_key", "again"]
 
 
 class BulkCreditForm(CreditFieldsForm, KeyedForm):

@@ -7,6 +7,7 @@ service's ValidationError into errors next to the fields (status 422, nothing wr
 from __future__ import annotations
 
 import csv
+import datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -32,11 +33,13 @@ from billing_site.permissions import permission_required
 from customers.models import Customer
 
 from . import services
-from .forms import AddCreditForm, AssignForm, BulkCreditForm, CreditFilter, Selection, UpdateCreditForm, read_selection
+from .forms import AGAIN_LABEL, AddCreditForm, AssignForm, BulkCreditForm, CreditFilter, Selection, UpdateCreditForm, read_selection
 from .models import Credit, CreditAssignment, CreditBatch, CreditStatus, Reason
 from .tables import BatchCreditTable, CreditTable, url_of
 
 PAGE = {"paginator_class": LazyPaginator, "per_page": 25}
+# An identical credit by the same person this recently is most likely the same form sent again.
+TWIN_WINDOW = datetime.timedelta(minutes=10)
 SEARCH_RESULTS = 10
 PREVIEW = 5
 
@@ -144,23 +147,17 @@ def credit_add(request: HttpRequest) -> HttpResponse:
         if fixed is not None:
             data["customer"] = str(fixed.pk)
         form = AddCreditForm(data)
+        twin = None
         if form.is_valid():
-            fields = form.cleaned_data
-            try:
-                credit = services.add_credit(
-                    fields["customer"], fields["amount"], date=fields["date"], reason=fields["reason"], note=fields["note"],
-                    auto_apply=fields["auto_apply"], idempotency_key=fields["idempotency_key"], by=request.user,
-                )
-            except ValidationError as error:
-                _add_errors(form, error)
-            else:
+            credit, twin = _create_credit(request, form)
+            if credit is not None:
                 messages.success(request, f"Credit of {format_money(credit.amount)} added for {credit.customer.name}.")
                 return _go(request, next_url or credit.get_absolute_url())
         status = 422
         chosen = fixed or _chosen_customer(request.POST.get("customer"))
     else:
         form = AddCreditForm(initial={"customer": fixed.pk} if fixed else None)
-        chosen = fixed
+        chosen, twin = fixed, None
     query = request.GET.get("customer_q", "")[:200]
     context = {
         "form": form,
@@ -170,8 +167,53 @@ def credit_add(request: HttpRequest) -> HttpResponse:
         "customer_q": query,
         "choices": [] if fixed else _customer_choices(query, chosen),
         "chosen_id": chosen.pk if chosen else None,
+        "twin": twin,
     }
     return render(request, _partial(request, "credits/add.html", "form"), context, status=status)
+
+
+def _create_credit(request: HttpRequest, form: AddCreditForm) -> tuple[Credit | None, Credit | None]:
+    """The new (or, for a repeated key, the first) credit; or None and the errors on the form, with the twin if one stopped it."""
+    fields = form.cleaned_data
+    twin = None if fields["again"] else _twin_credit(request, fields)
+    if twin is not None:
+        form.add_error(None, f"You added the same credit ({format_money(twin.amount)} for {twin.customer.name}) at "
+                             f"{timezone.localtime(twin.created_at):%H:%M}. To add a second one, tick “{AGAIN_LABEL}” "
+                             "and press Create again.")
+        return None, twin
+    try:
+        credit = services.add_credit(
+            fields["customer"], fields["amount"], date=fields["date"], reason=fields["reason"], note=fields["note"],
+            auto_apply=fields["auto_apply"], idempotency_key=fields["idempotency_key"], by=request.user,
+        )
+    except ValidationError as error:
+        _add_errors(form, error)
+        return None, None
+    return credit, None
+
+
+def _twin_credit(request: HttpRequest, fields: dict) -> Credit | None:
+    """The same credit this person added moments ago from another copy of the form, if any."""
+    return (
+        Credit.objects.filter(customer=fields["customer"], amount=fields["amount"], date=fields["date"], reason=fields["reason"],
+                              note=fields["note"], created_by=request.user, created_at__gte=timezone.now() - TWIN_WINDOW)
+        .exclude(idempotency_key=fields["idempotency_key"])
+        .select_related("customer")
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def _twin_batch(request: HttpRequest, fields: dict, count: int) -> CreditBatch | None:
+    """The same bulk credit this person made moments ago from another copy of the form, if any."""
+    return (
+        CreditBatch.objects.filter(amount=fields["amount"], date=fields["date"], reason=fields["reason"], note=fields["note"],
+                                   count=count, created_by=request.user, undone_at=None,
+                                   created_at__gte=timezone.now() - TWIN_WINDOW)
+        .exclude(idempotency_key=fields["idempotency_key"])
+        .order_by("-created_at")
+        .first()
+    )
 
 
 # Bulk credits and batches --------------------------------------------------------------------
@@ -215,7 +257,7 @@ def credit_bulk(request: HttpRequest) -> HttpResponse:
     """The same credit for many customers: ticked ids, or all matching the customer list's filter."""
     data = request.POST if request.method == "POST" else request.GET
     selection = read_selection(data, required=request.method == "POST")
-    status = 200
+    status, twin = 200, None
     if request.method == "POST":
         form = BulkCreditForm(request.POST)
         if selection.error:
@@ -223,9 +265,14 @@ def credit_bulk(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             fields = form.cleaned_data
             count = selection.queryset.count()
+            twin = None if fields["again"] else _twin_batch(request, fields, count)
             if fields["expected_count"] is not None and fields["expected_count"] != count:
                 form.add_error(None, f"The choice now matches {count:,} customers, not {fields['expected_count']:,}. "
                                      "Check the summary, then press Create again.")
+            elif twin is not None:
+                form.add_error(None, f"You made the same bulk credit (bulk batch #{twin.pk}: {twin.count:,} × "
+                                     f"{format_money(twin.amount)}) at {timezone.localtime(twin.created_at):%H:%M}. "
+                                     f"To make it again, tick “{AGAIN_LABEL}” and press Create again.")
             else:
                 try:
                     batch = services.add_bulk_credits(
@@ -241,7 +288,7 @@ def credit_bulk(request: HttpRequest) -> HttpResponse:
         status = 422
     else:
         form = BulkCreditForm(initial={"amount": request.GET.get("amount", "")} if request.GET.get("amount") else None)
-    context = {"form": form, **_selection_context(selection, data.get("amount", ""))}
+    context = {"form": form, "twin": twin, **_selection_context(selection, data.get("amount", ""))}
     if request.htmx and request.method == "GET":
         return render(request, "credits/bulk.html#selection", context)
     context["tags"] = _tags() if selection.by_filter else []

@@ -221,7 +221,7 @@ def test_it_goes_back_to_a_safe_next_page_only(as_staff, customer):
     billing_tab = f"/customers/{customer.pk}/billing/"
     response = as_staff.post(f"{reverse('credits:add')}?customer={customer.pk}", {**credit_form(customer), "next": billing_tab})
     assert response["Location"] == billing_tab
-    response = as_staff.post(reverse("credits:add"), {**credit_form(customer), "next": "https://evil.example/steal"})
+    response = as_staff.post(reverse("credits:add"), {**credit_form(customer, amount="5.00"), "next": "https://evil.example/steal"})
     assert response["Location"] == Credit.objects.order_by("-id").first().get_absolute_url()
 
 
@@ -268,6 +268,24 @@ def test_it_creates_one_credit_when_the_same_form_is_sent_twice(as_staff, custom
     second = as_staff.post(reverse("credits:add"), data)
     assert Credit.objects.count() == 1
     assert first["Location"] == second["Location"]
+
+
+def test_it_points_out_an_identical_credit_sent_again_from_a_fresh_form(as_staff, customer):
+    """The back button on a browser that reloads the form gives a new key: the twin is caught all the same."""
+    as_staff.post(reverse("credits:add"), credit_form(customer))
+    before = ledger()
+    response = as_staff.post(reverse("credits:add"), credit_form(customer))
+    assert response.status_code == 422
+    first = Credit.objects.get()
+    at = timezone.localtime(first.created_at).strftime("%H:%M")
+    assert f"You added the same credit (£250.00 for Amy Parent) at {at}." in text(response)
+    assert "Yes, add another identical credit" in text(response) and first.get_absolute_url() in text(response)
+    assert ledger() == before
+    # A different credit is not a twin; and ticking the box makes the second one on purpose.
+    as_staff.post(reverse("credits:add"), credit_form(customer, amount="251.00"))
+    assert Credit.objects.count() == 2
+    as_staff.post(reverse("credits:add"), credit_form(customer, again="on"))
+    assert Credit.objects.filter(amount=Decimal("250.00")).count() == 2
 
 
 def test_it_fixes_the_customer_when_opened_from_a_profile(as_staff, customer):
@@ -438,6 +456,18 @@ def test_it_creates_one_batch_when_create_is_sent_twice(as_manager, ballet):
     second = as_manager.post(reverse("credits:bulk"), data)
     assert CreditBatch.objects.count() == 1 and Credit.objects.count() == 3
     assert first["Location"] == second["Location"]
+
+
+def test_it_points_out_an_identical_batch_sent_again_from_a_fresh_form(as_manager, ballet):
+    as_manager.post(reverse("credits:bulk"), {"customer": [c.pk for c in ballet], **bulk_form()})
+    batch = CreditBatch.objects.get()
+    before = ledger()
+    response = as_manager.post(reverse("credits:bulk"), {"customer": [c.pk for c in ballet], **bulk_form()})
+    assert response.status_code == 422
+    assert f"You made the same bulk credit (bulk batch #{batch.pk}: 3 × £20.00)" in text(response)
+    assert ledger() == before
+    as_manager.post(reverse("credits:bulk"), {"customer": [c.pk for c in ballet], **bulk_form(again="on")})
+    assert CreditBatch.objects.count() == 2
 
 
 def test_the_bulk_page_query_count_does_not_grow_with_customers(as_manager):
