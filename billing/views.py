@@ -101,6 +101,17 @@ def _made_with(model, key: str, **snapshot) -> int | None:
     return events.values_list("pgh_obj_id", flat=True).first()
 
 
+def _pk(value: object) -> int | None:
+    """A primary key from a query string or form value, or None if it is not one."""
+    text = str(value or "").strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 19 else None
+
+
+def _search_text(value: str | None) -> str:
+    """What was typed in a picker's search box (PostgreSQL text cannot hold NUL)."""
+    return (value or "").replace("\x00", "")[:100]
+
+
 def _status_label(status: str) -> str:
     return InvoiceStatus(status).label
 
@@ -126,15 +137,15 @@ def _customer_choices(text: str, selected: Customer | None) -> list[Customer]:
 
 
 def _customer_or_none(value: object) -> Customer | None:
-    text = str(value or "").strip()
-    return Customer.objects.filter(pk=int(text)).first() if text.isascii() and text.isdigit() else None
+    pk = _pk(value)
+    return Customer.objects.filter(pk=pk).first() if pk else None
 
 
 @require_GET
 @permission_required("billing.add_invoice")
 def customer_search(request: HttpRequest) -> HttpResponse:
     """The New invoice form's customer picker: matches as you type."""
-    text = request.GET.get("customer_q", "")
+    text = _search_text(request.GET.get("customer_q"))
     selected = _customer_or_none(request.GET.get("customer"))
     context = {"customers": _customer_choices(text, selected), "selected_id": selected.pk if selected else None, "customer_q": text}
     return render(request, "billing/_customer_choices.html", context)
@@ -147,12 +158,26 @@ def _invoice_created_message(invoice: Invoice) -> str:
     return f"{message}."
 
 
+def _create_invoice(request: HttpRequest, form: InvoiceForm, lines, customer: Customer) -> Invoice | None:
+    """billing.services.create_invoice, once per form key; a refusal becomes form errors."""
+    data = form.cleaned_data
+    try:
+        with _once(data["idempotency_key"]):
+            if pk := _made_with(Invoice, data["idempotency_key"], customer_id=customer.pk):
+                return Invoice.objects.select_related("customer").get(pk=pk)
+            return billing.create_invoice(
+                customer, lines.lines(), issue_date=data["issue_date"], due_date=data["due_date"], by=request.user
+            )
+    except ValidationError as error:
+        _add_service_errors(form, error)
+        return None
+
+
 @require_http_methods(["GET", "POST"])
 @permission_required("billing.add_invoice")
 def invoice_add(request: HttpRequest) -> HttpResponse:
-    fixed = get_object_or_404(Customer, pk=request.GET["customer"]) if request.GET.get("customer", "").isdigit() else None
-    status = 200
-    show_errors = True
+    fixed = get_object_or_404(Customer, pk=pk) if (pk := _pk(request.GET.get("customer"))) else None
+    status, show_errors = 200, True
     if request.method == "POST":
         add_line, find = "add_line" in request.POST, "find_customer" in request.POST
         lines = line_formset(request.POST, add_line=add_line)
@@ -162,20 +187,8 @@ def invoice_add(request: HttpRequest) -> HttpResponse:
         else:
             form = InvoiceForm(request.POST)
             if all([form.is_valid(), lines.is_valid()]):
-                data = form.cleaned_data
-                try:
-                    with _once(data["idempotency_key"]):
-                        pk = _made_with(Invoice, data["idempotency_key"], customer_id=data["customer"].pk)
-                        invoice = Invoice.objects.get(pk=pk) if pk else billing.create_invoice(
-                            fixed or data["customer"],
-                            lines.lines(),
-                            issue_date=data["issue_date"],
-                            due_date=data["due_date"],
-                            by=request.user,
-                        )
-                except ValidationError as error:
-                    _add_service_errors(form, error)
-                else:
+                invoice = _create_invoice(request, form, lines, fixed or form.cleaned_data["customer"])
+                if invoice is not None:
                     messages.success(request, _invoice_created_message(invoice))
                     return _see_other(request, invoice.get_absolute_url())
             status = 422
@@ -184,7 +197,7 @@ def invoice_add(request: HttpRequest) -> HttpResponse:
         form = InvoiceForm(initial={**InvoiceForm.defaults(), "customer": fixed.pk if fixed else None})
         lines = line_formset()
         selected = fixed
-    customer_q = request.POST.get("customer_q", "")
+    customer_q = _search_text(request.POST.get("customer_q"))
     context = {
         "form": form,
         "lines": lines,
@@ -303,43 +316,50 @@ def _invoice_choices(text: str, selected: Invoice | None) -> list[Invoice]:
 
 
 def _invoice_or_none(value: object) -> Invoice | None:
-    text = str(value or "").strip()
-    return Invoice.objects.select_related("customer").filter(pk=int(text)).first() if text.isascii() and text.isdigit() else None
+    pk = _pk(value)
+    return Invoice.objects.select_related("customer").filter(pk=pk).first() if pk else None
 
 
 @require_GET
 @permission_required("billing.add_payment")
 def invoice_search(request: HttpRequest) -> HttpResponse:
     """The Record payment form's invoice picker: open invoices matching as you type."""
-    text = request.GET.get("invoice_q", "")
+    text = _search_text(request.GET.get("invoice_q"))
     selected = _invoice_or_none(request.GET.get("invoice"))
     context = {"invoices": _invoice_choices(text, selected), "selected_id": selected.pk if selected else None, "invoice_q": text}
     return render(request, "billing/_invoice_choices.html", context)
 
 
+def _record_payment(request: HttpRequest, form: PaymentForm, invoice: Invoice) -> bool:
+    """billing.services.record_payment, once per form key; a refusal becomes form errors."""
+    data = form.cleaned_data
+    try:
+        with _once(data["idempotency_key"]):
+            if not _made_with(Payment, data["idempotency_key"], invoice_id=invoice.pk):
+                billing.record_payment(invoice, data["amount"], date=data["date"], method=data["method"], by=request.user)
+    except ValidationError as error:
+        _add_service_errors(form, error)
+        return False
+    return True
+
+
 @require_http_methods(["GET", "POST"])
 @permission_required("billing.add_payment")
 def payment_add(request: HttpRequest) -> HttpResponse:
-    fixed = _get_invoice(request.GET["invoice"]) if request.GET.get("invoice", "").isdigit() else None
+    fixed = _get_invoice(pk) if (pk := _pk(request.GET.get("invoice"))) else None
     status = 200
     if request.method == "POST":
-        form = PaymentForm(request.POST)
-        find = "find_invoice" in request.POST
-        if find:
+        if "find_invoice" in request.POST:
             form = PaymentForm(initial=request.POST.dict())
-        elif form.is_valid():
-            data = form.cleaned_data
-            invoice = fixed or data["invoice"]
-            try:
-                with _once(data["idempotency_key"]):
-                    if not _made_with(Payment, data["idempotency_key"], invoice_id=invoice.pk):
-                        billing.record_payment(invoice, data["amount"], date=data["date"], method=data["method"], by=request.user)
-            except ValidationError as error:
-                _add_service_errors(form, error)
-            else:
-                messages.success(request, f"Payment of {format_money(data['amount'])} recorded on {invoice} for {invoice.customer.name}.")
-                return _see_other(request, invoice.get_absolute_url())
-        status = 200 if find else 422
+        else:
+            form = PaymentForm(request.POST)
+            if form.is_valid():
+                invoice = fixed or form.cleaned_data["invoice"]
+                if _record_payment(request, form, invoice):
+                    amount = format_money(form.cleaned_data["amount"])
+                    messages.success(request, f"Payment of {amount} recorded on {invoice} for {invoice.customer.name}.")
+                    return _see_other(request, invoice.get_absolute_url())
+            status = 422
         selected = fixed or _invoice_or_none(form["invoice"].value())
     else:
         initial = {"date": today(), "idempotency_key": new_form_key()}
@@ -347,7 +367,7 @@ def payment_add(request: HttpRequest) -> HttpResponse:
             initial.update(invoice=fixed.pk, amount=fixed.outstanding if fixed.outstanding > 0 else "")
         form = PaymentForm(initial=initial)
         selected = fixed
-    invoice_q = request.POST.get("invoice_q", "")
+    invoice_q = _search_text(request.POST.get("invoice_q"))
     context = {
         "form": form,
         "fixed_invoice": fixed,

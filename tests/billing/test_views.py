@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.contrib.messages import get_messages
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -17,9 +18,10 @@ from billing_site.ledger import today
 from credits import services as credits
 from credits.models import Credit
 from tests.factories import CustomerFactory, UserFactory, credit_for, invoice_for
-from tests.ledger import ledger_fingerprint
+from tests.ledger import keep_staff_groups, ledger_fingerprint, run_together  # noqa: F401 - fixture
 
-pytestmark = pytest.mark.django_db
+# No module-wide django_db mark: it would set the database up before `keep_staff_groups`, so the
+# transactional tests' flush would run after that fixture put the staff groups back.
 
 D = Decimal
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -268,6 +270,24 @@ def test_it_creates_one_invoice_when_the_same_form_is_submitted_twice(staff_clie
     assert invoice.lines.count() == 1
 
 
+def submit_together(user, url: str, data: dict, times: int = 2) -> list[int]:
+    """The same form posted by `times` browsers at the same moment (a double click that beat the JS)."""
+
+    def submit() -> int:
+        client = Client()
+        client.force_login(user)
+        return client.post(url, data).status_code
+
+    return run_together([submit] * times)
+
+
+def test_simultaneous_submits_of_one_new_invoice_form_make_one_invoice(keep_staff_groups, transactional_db):
+    staff = UserFactory(username="sam.staff", groups=["Billing staff"])
+    customer = CustomerFactory(name="Amy Parent")
+    assert submit_together(staff, reverse("billing:invoice_add"), invoice_post(customer), times=3) == [303, 303, 303]
+    assert Invoice.objects.count() == 1
+
+
 def test_a_new_form_key_makes_a_new_invoice(staff_client, customer):
     staff_client.post(reverse("billing:invoice_add"), invoice_post(customer))
     staff_client.post(reverse("billing:invoice_add"), invoice_post(customer, idempotency_key="k-" + "2" * 30))
@@ -320,6 +340,13 @@ def test_the_customer_search_keeps_the_chosen_customer(staff_client, customer):
     CustomerFactory(name="Ben Other")
     page = text_of(staff_client.get(reverse("billing:customer_search"), {"customer_q": "ben", "customer": customer.pk}))
     assert f'value="{customer.pk}" checked' in page and "Ben Other" in page
+
+
+def test_the_pickers_take_any_typing(staff_client, customer):
+    for url, name in ((reverse("billing:customer_search"), "customer_q"), (reverse("billing:invoice_search"), "invoice_q")):
+        assert staff_client.get(url, {name: "amy\x00", "customer": "²", "invoice": "x"}).status_code == 200
+    assert staff_client.get(reverse("billing:invoice_add"), {"customer": "²"}).status_code == 200
+    assert staff_client.get(reverse("billing:payment_add"), {"invoice": "1e3"}).status_code == 200
 
 
 def test_the_customer_search_needs_the_add_invoice_permission(nobody_client):
@@ -642,6 +669,13 @@ def test_it_records_one_payment_when_the_same_form_is_submitted_twice(staff_clie
     staff_client.post(reverse("billing:payment_add"), payment_post(invoice))
     second = staff_client.post(reverse("billing:payment_add"), payment_post(invoice))
     assert second.status_code == 303
+    assert Payment.objects.count() == 1
+
+
+def test_simultaneous_submits_of_one_payment_form_record_one_payment(keep_staff_groups, transactional_db):
+    staff = UserFactory(username="sam.staff", groups=["Billing staff"])
+    invoice = invoice_for(CustomerFactory(name="Amy Parent"), "120.00")
+    assert submit_together(staff, reverse("billing:payment_add"), payment_post(invoice), times=3) == [303, 303, 303]
     assert Payment.objects.count() == 1
 
 
