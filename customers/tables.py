@@ -46,7 +46,7 @@ class CustomerTable(tables.Table):
     name = tables.Column(linkify=True, order_by=("name", "id"))
     email = tables.Column(orderable=False)
     phone = tables.Column(orderable=False)
-    tags = tables.Column(orderable=False, verbose_name="Tags")
+    tags = tables.Column(orderable=False, verbose_name="Tags", attrs={"td": {"class": "tags"}})
     outstanding_total = MoneyColumn("Outstanding")
     available_credit = MoneyColumn("Available credit")
 

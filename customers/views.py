@@ -14,8 +14,8 @@ from django.forms import Form
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 from django_tables2 import LazyPaginator, RequestConfig
 
@@ -111,6 +111,7 @@ def _filter_params(filterset: CustomerFilter) -> dict[str, str]:
     return {name: filterset.data.get(name, "") for name in ("q", "tag", "outstanding")}
 
 
+@vary_on_headers("HX-Request")
 @require_GET
 @permission_required("customers.view_customer")
 def customer_list(request: HttpRequest) -> HttpResponse:
@@ -121,13 +122,11 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     params = _filter_params(filterset)
     context = {"filter": filterset, "table": table, "can_group": can_group, "filter_params": params, "filter_query": urlencode(params)}
     if _partial(request):
-        response = render(request, "customers/list.html#table", context)
-    else:
-        response = render(request, "customers/list.html", {**context, "tag_suggestions": _tag_suggestions()})
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+        return render(request, "customers/list.html#table", context)
+    return render(request, "customers/list.html", {**context, "tag_suggestions": _tag_suggestions()})
 
 
+@vary_on_headers("HX-Request")
 @require_GET
 @permission_required("customers.view_customer")
 @permission_required("credits.add_creditbatch")
@@ -140,6 +139,7 @@ def customer_matching(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
+@vary_on_headers("HX-Request")
 @require_http_methods(["GET", "POST"])
 @permission_required("customers.add_customer")
 def customer_add(request: HttpRequest) -> HttpResponse:
@@ -168,6 +168,7 @@ def customer_add(request: HttpRequest) -> HttpResponse:
     return render(request, template, {"form": form}, status=status)
 
 
+@vary_on_headers("HX-Request")
 @require_GET
 @permission_required("customers.view_customer")
 def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -176,6 +177,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "customers/details.html#tab" if _partial(request) else "customers/details.html", context)
 
 
+@vary_on_headers("HX-Request")
 @require_http_methods(["GET", "POST"])
 @permission_required("customers.change_customer")
 def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
@@ -198,6 +200,7 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, template, {"customer": customer, "form": form})
 
 
+@vary_on_headers("HX-Request")
 @require_GET
 @permission_required("customers.view_customer")
 @permission_required("billing.view_invoice")
@@ -221,6 +224,7 @@ def customer_billing(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "customers/billing.html#tab" if _partial(request) else "customers/billing.html", context)
 
 
+@vary_on_headers("HX-Request")
 @require_GET
 @permission_required("customers.view_customer")
 def customer_history(request: HttpRequest, pk: int) -> HttpResponse:
