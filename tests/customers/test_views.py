@@ -259,6 +259,11 @@ class TestAdd:
         second = client.get(self.url).context["form"]["idempotency_key"].value()
         assert first and second and first != second
 
+    def test_htmx_gets_just_the_form(self, client, staff):
+        client.force_login(staff)
+        html = client.get(self.url, **HTMX).content.decode()
+        assert "<html" not in html and html.strip().startswith('<form id="customer-form"') and 'name="idempotency_key"' in html
+
     def test_staff_add_a_customer(self, client, staff):
         client.force_login(staff)
         response = client.post(self.url, form_data(tags="Ballet Tue 4pm,  swim sat 10am , , Ballet Tue 4pm"))
