@@ -216,3 +216,19 @@ def test_managers_edit_details_in_a_dialog(as_user, manager, live_server, screen
     expect(page.get_by_role("list").get_by_role("link", name="01632 960000")).to_be_visible()
     amy.refresh_from_db()
     assert (amy.email, amy.phone) == ("amy@example.com", "01632 960000")
+
+
+def test_the_pages_reached_without_javascript_are_accessible(as_user, manager, live_server, screenshot, assert_accessible):
+    amy = CustomerFactory(name="Amy Parent")
+    page = as_user(manager)
+    page.goto(f"{live_server.url}/customers/matching/?q=Amy&tag=&outstanding=")
+    expect(page.get_by_role("link", name="Create Credit for all 1")).to_have_attribute(
+        "href", "/billing/credits/bulk/?all_matching=1&q=Amy&tag=&outstanding="
+    )
+    screenshot(page, "customers-matching-page")
+    assert_accessible(page)
+    page.goto(f"{live_server.url}/customers/{amy.pk}/edit/")
+    expect(page.get_by_role("heading", name="Edit details of Amy Parent")).to_be_visible()
+    assert_accessible(page)
+    page.get_by_role("link", name="Cancel").click()
+    expect(page).to_have_url(f"{live_server.url}/customers/{amy.pk}/")
