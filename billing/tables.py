@@ -11,6 +11,8 @@ from billing_site.money import format_money
 from .models import Invoice, InvoiceStatus, Payment
 
 NUM = {"th": {"class": "num"}, "td": {"class": "num"}}
+# The table's region is boosted so that sort and page links refresh only it; row links leave the page.
+LEAVE = {"a": {"hx-boost": "false"}}
 
 
 def status_badge(status: str) -> str:
@@ -28,11 +30,12 @@ class MoneyColumn(tables.Column):
 
 
 class InvoiceTable(tables.Table):
-    number = tables.Column(verbose_name="Number", linkify=True)
+    number = tables.Column(verbose_name="Number", linkify=True, attrs=LEAVE)
     customer = tables.Column(
         verbose_name="Customer",
         order_by=("customer__name", "customer_id"),
         linkify=lambda record: reverse("customers:detail", args=[record.customer_id]),
+        attrs=LEAVE,
     )
     issue_date = tables.DateColumn(format="j M Y", verbose_name="Issued", order_by=("issue_date", "id"))
     due_date = tables.DateColumn(format="j M Y", verbose_name="Due", order_by=("due_date", "id"))
@@ -57,12 +60,15 @@ class InvoiceTable(tables.Table):
 
 class PaymentTable(tables.Table):
     date = tables.DateColumn(format="j M Y", order_by=("date", "id"))
-    invoice = tables.Column(verbose_name="Invoice", order_by=("invoice__number",), linkify=lambda record: record.invoice.get_absolute_url())
+    invoice = tables.Column(
+        verbose_name="Invoice", order_by=("invoice__number",), linkify=lambda record: record.invoice.get_absolute_url(), attrs=LEAVE
+    )
     customer = tables.Column(
         verbose_name="Customer",
         accessor="invoice__customer",
         order_by=("invoice__customer__name", "invoice__customer_id"),
         linkify=lambda record: reverse("customers:detail", args=[record.invoice.customer_id]),
+        attrs=LEAVE,
     )
     method = tables.Column()
     amount = MoneyColumn()

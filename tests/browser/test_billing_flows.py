@@ -87,10 +87,16 @@ def test_a_new_invoice_with_two_lines_takes_the_remainder_of_a_credit(as_user, s
     expect(page.get_by_role("radio", name=re.compile("Amy Parent"))).to_be_checked()
     page.get_by_label("Line 2 description").fill("Leotard")
     page.get_by_label("Line 2 quantity").fill("2")
+    page.get_by_label("Line 2 unit price").fill("15.505")
+    page.get_by_role("button", name="Create invoice").click()
+    expect(page.locator("#id_lines-1-unit_price_error")).to_have_text("Use at most 2 decimal places (pence).")
+    assert Invoice.objects.count() == 1
+    screenshot(page, "billing-02-new-invoice-error-next-to-the-line")
+    assert_accessible(page)
+
     page.get_by_label("Line 2 unit price").fill("15.50")
     screenshot(page, "billing-02-new-invoice-two-lines")
     assert_accessible(page)
-
     page.get_by_role("button", name="Create invoice").click()
     page.wait_for_url(re.compile(r"/billing/invoices/\d+/$"))
     invoice = Invoice.objects.exclude(pk=earlier.pk).get()
@@ -133,6 +139,9 @@ def test_the_invoice_list_filters_as_you_type(as_user, staff, customer, live_ser
     expect(page.get_by_role("link", name=str(bens))).to_be_visible()
     screenshot(page, "billing-05-invoices-filtered-paid")
     assert_accessible(page)
+    page.get_by_role("link", name=str(bens)).click()
+    page.wait_for_url(f"{live_server.url}{bens.get_absolute_url()}")
+    expect(page.get_by_role("heading", name=f"Invoice {bens}")).to_contain_text("Paid")
 
 
 def test_record_a_payment_from_the_invoice_page(as_user, staff, customer, live_server, screenshot, assert_accessible):
