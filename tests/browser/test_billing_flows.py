@@ -152,6 +152,7 @@ def test_record_a_payment_from_the_invoice_page(as_user, staff, customer, live_s
     dialog = page.get_by_role("dialog", name=f"Record payment on {invoice}")
     expect(dialog).to_be_visible()
     expect(dialog.get_by_label("Amount")).to_have_value("120.00")
+    expect(dialog.get_by_label("Amount")).to_be_focused()
     screenshot(page, "billing-06-record-payment-dialog")
     assert_accessible(page)
 
@@ -223,6 +224,7 @@ def test_a_manager_voids_an_invoice_and_its_credit_is_released(as_user, manager,
     dialog = page.get_by_role("dialog", name=f"Void invoice {invoice}?")
     expect(dialog).to_be_visible()
     expect(dialog.get_by_role("row", name=re.compile(f"{credit}.*£30.00"))).to_be_visible()
+    expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()
     screenshot(page, "billing-14-void-confirmation")
     assert_accessible(page)
 
