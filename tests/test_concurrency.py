@@ -10,6 +10,8 @@ import io
 import random
 from decimal import Decimal
 
+import pytest
+
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import IntegrityError
@@ -30,7 +32,8 @@ def sum_of(queryset) -> Decimal:
     return queryset.aggregate(s=Sum("amount"))["s"] or D("0.00")
 
 
-def test_staff_hammering_one_credit_and_one_invoice_never_over_assign_or_over_settle(keep_staff_groups, transactional_db):
+@pytest.mark.usefixtures("keep_staff_groups")  # before transactional_db, so it tidies up after the flush
+def test_staff_hammering_one_credit_and_one_invoice_never_over_assign_or_over_settle(transactional_db):
     customer = CustomerFactory()
     credit = credit_for(customer, "100.00")
     invoices = [invoice_for(customer, "40.00") for _ in range(4)]
@@ -48,7 +51,7 @@ def test_staff_hammering_one_credit_and_one_invoice_never_over_assign_or_over_se
         return "assigned", assigned, refused
 
     def unassigner(seed: int) -> tuple[str, Decimal, int]:
-        rng, removed, refused = random.Random(seed), D("0.00"), 0
+        removed, refused = D("0.00"), 0
         for _ in range(ROUNDS):
             victim = CreditAssignment.objects.filter(credit=credit).order_by("?").first()
             if victim is None:
@@ -108,7 +111,8 @@ def test_staff_hammering_one_credit_and_one_invoice_never_over_assign_or_over_se
     assert "Ledger OK: 4 invoices, 1 credits checked" in out.getvalue()
 
 
-def test_two_editors_of_one_version_never_both_win(keep_staff_groups, transactional_db):
+@pytest.mark.usefixtures("keep_staff_groups")  # before transactional_db, so it tidies up after the flush
+def test_two_editors_of_one_version_never_both_win(transactional_db):
     credit = credit_for(CustomerFactory(), "50.00")
     results = run_together([lambda i=i: credits.update_credit(credit, note=f"editor {i}", version=1) for i in range(8)])
     winners = [r for r in results if isinstance(r, Credit)]
@@ -119,7 +123,8 @@ def test_two_editors_of_one_version_never_both_win(keep_staff_groups, transactio
     assert (credit.version, credit.note) == (2, winners[0].note)
 
 
-def test_raw_writes_racing_past_the_services_are_still_stopped_by_the_database(keep_staff_groups, transactional_db):
+@pytest.mark.usefixtures("keep_staff_groups")  # before transactional_db, so it tidies up after the flush
+def test_raw_writes_racing_past_the_services_are_still_stopped_by_the_database(transactional_db):
     """No locks, no checks in Python: only PostgreSQL stands between these threads and an over-assigned credit."""
     customer = CustomerFactory()
     credit = credit_for(customer, "100.00")

@@ -13,7 +13,7 @@ from billing.models import Invoice, InvoiceStatus, Payment
 from credits import services as credits
 from credits.models import CreditAssignment
 from customers.models import Customer
-from tests.factories import CustomerFactory, credit_for, invoice_for
+from tests.factories import credit_for, invoice_for
 from tests.ledger import refused
 
 pytestmark = pytest.mark.django_db

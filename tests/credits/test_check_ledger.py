@@ -110,7 +110,7 @@ def test_it_finds_an_over_assigned_credit_and_an_over_settled_invoice(ledger):
     with guards_off():
         sql("INSERT INTO credits_creditassignment (credit_id, invoice_id, amount, created_at) VALUES (%s, %s, 40, now())", [credit.pk, second.pk])
     out = failing_check_ledger()
-    assert f"its assignments (290.00) exceed its amount (250.00)" in out
+    assert "its assignments (290.00) exceed its amount (250.00)" in out
     assert f"Invoice {second}: credited is 150.00 but the rows say 190.00" in out
     assert "payments and credits (210.00) exceed the lines (200.00)" in out
 

@@ -140,7 +140,8 @@ def test_it_creates_a_second_credit_for_a_different_key(customer):
     assert Credit.objects.count() == 3
 
 
-def test_it_creates_one_credit_when_two_submits_with_one_key_race(keep_staff_groups, transactional_db):
+@pytest.mark.usefixtures("keep_staff_groups")  # before transactional_db, so it tidies up after the flush
+def test_it_creates_one_credit_when_two_submits_with_one_key_race(transactional_db):
     customer = CustomerFactory()
     results = run_together([lambda: credits.add_credit(customer, "10.00", idempotency_key="double-click")] * 8)
     assert all(isinstance(r, Credit) for r in results), results
@@ -238,7 +239,8 @@ def test_it_returns_the_first_batch_when_the_same_key_comes_again():
     assert (CreditBatch.objects.count(), Credit.objects.count()) == (1, 2)
 
 
-def test_it_creates_one_batch_when_two_bulk_submits_with_one_key_race(keep_staff_groups, transactional_db):
+@pytest.mark.usefixtures("keep_staff_groups")  # before transactional_db, so it tidies up after the flush
+def test_it_creates_one_batch_when_two_bulk_submits_with_one_key_race(transactional_db):
     CustomerFactory.create_batch(5)
     results = run_together([lambda: credits.add_bulk_credits(Customer.objects.all(), "5.00", idempotency_key="bulk-race")] * 8)
     assert all(isinstance(r, CreditBatch) for r in results), results

@@ -116,7 +116,7 @@ def find_mismatches() -> Iterator[str]:
         if e_assigned > amount:
             detail = ", ".join(filter(None, [detail, f"its assignments ({e_assigned}) exceed its amount ({amount})"]))
         yield f"Credit #{pk}: {detail}"
-    for pk, credit_id, invoice_id, no_credit, no_invoice, credit_customer, invoice_customer, void in _rows(ASSIGNMENT_MISMATCHES):
+    for pk, credit_id, invoice_id, no_credit, no_invoice, credit_customer, invoice_customer, _void in _rows(ASSIGNMENT_MISMATCHES):
         if no_credit or no_invoice:
             detail = f"credit #{credit_id} or invoice id {invoice_id} does not exist"
         elif credit_customer != invoice_customer:
