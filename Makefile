@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON := .venv/bin/python
 export DJANGO_ALLOW_ASYNC_UNSAFE := true
 
-.PHONY: run test setup venv database browser bench check
+.PHONY: run test setup venv database browser wrk bench check
 
 venv:
 	@command -v uv >/dev/null || python3 -m pip install --quiet uv
@@ -14,6 +14,9 @@ database:
 
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+
+wrk:
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)
 
 setup: venv database
 	@$(PYTHON) manage.py migrate --no-input -v 0
@@ -28,5 +31,6 @@ test: venv database browser
 check: setup
 	$(PYTHON) manage.py check_ledger
 
-bench: setup
-	$(PYTHON) -m bench
+# `make bench` (1,000,000 customers) or `make bench SIZE=small` (100,000); see README › Performance.
+bench: setup wrk
+	BENCH_SIZE=$(or $(SIZE),$(BENCH_SIZE),full) $(PYTHON) -m bench

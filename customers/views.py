@@ -8,7 +8,9 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.paginator import Page
 from django.db.models import CharField, DecimalField, F, Func, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleGreaterThanOrEqual, TupleLessThan, TupleLessThanOrEqual
 from django.db.models.functions import Coalesce
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -106,6 +108,62 @@ def _add_service_errors(form: Form, error: ValidationError) -> None:
             form.add_error(None, message)
 
 
+class _FromCursor(LazyPaginator):
+    """Rows that already start at the page (keyset): take the first of them, numbered as the link said."""
+
+    def page(self, number):
+        number = self.validate_number(number or 1)
+        objects = list(self.object_list[: self.per_page + 1])
+        self._num_pages = number + 1 if len(objects) > self.per_page else number
+        if len(objects) <= self.per_page:
+            self._final_num_pages = number
+        return Page(objects[: self.per_page], number, self)
+
+
+def _cursor_pk(value: str | None) -> int | None:
+    return int(value) if value and value.isascii() and value.isdigit() and len(value) <= 18 else None
+
+
+def _from_cursor(request: HttpRequest, customers: QuerySet[Customer]) -> QuerySet[Customer] | None:
+    """Keyset paging: the rows from the page that the Next (`after`) or Previous (`before`) link points at.
+
+    Next and Previous carry the id of the last / first row they come from, so any page, however
+    deep, is one index range scan on (name, id); an OFFSET would walk every row before it. None
+    when the link carries no cursor (a typed ?page=N still works, by OFFSET).
+    """
+    after, before = _cursor_pk(request.GET.get("after")), _cursor_pk(request.GET.get("before"))
+    pk = after or before
+    key = Customer.objects.filter(pk=pk).values_list("name", "pk").first() if pk else None
+    if key is None:
+        return None
+    row = Tuple(F("name"), F("pk"))
+    descending = request.GET.get("sort") == "-name"
+    if after:
+        return customers.filter(TupleLessThan(row, key) if descending else TupleGreaterThan(row, key))
+    # Previous: the page ends just before the cursor; find its first row, then read forwards from there.
+    backwards = customers.filter(TupleGreaterThan(row, key) if descending else TupleLessThan(row, key))
+    order = ("name", "pk") if descending else ("-name", "-pk")
+    start = next(iter(backwards.order_by(*order).values_list("name", "pk")[PER_PAGE - 1 : PER_PAGE]), None)
+    if start is None:
+        return customers  # less than a page before the cursor: that is the first page
+    return customers.filter(TupleLessThanOrEqual(row, start) if descending else TupleGreaterThanOrEqual(row, start))
+
+
+def _add_balances(table: CustomerTable) -> None:
+    """Outstanding and available credit for the rows on the page only: one query, however deep the page."""
+    records = [row.record for row in table.page.object_list]
+    if not records:
+        return
+    figures = {
+        pk: (owed, available)
+        for pk, owed, available in with_balances(Customer.objects.filter(pk__in=[r.pk for r in records]))
+        .order_by()
+        .values_list("pk", "outstanding_total", "available_credit")
+    }
+    for record in records:
+        record.outstanding_total, record.available_credit = figures[record.pk]
+
+
 def _filter_params(filterset: CustomerFilter) -> dict[str, str]:
     """The filter the table shows, as the query parameters bulk credits' "all matching" reads."""
     return {name: filterset.data.get(name, "") for name in ("q", "tag", "outstanding")}
@@ -115,10 +173,13 @@ def _filter_params(filterset: CustomerFilter) -> dict[str, str]:
 @require_GET
 @permission_required("customers.view_customer")
 def customer_list(request: HttpRequest) -> HttpResponse:
-    filterset = CustomerFilter(request.GET, queryset=with_balances(Customer.objects.active()))
+    filterset = CustomerFilter(request.GET, queryset=Customer.objects.active())
     can_group = request.user.has_perm("credits.add_creditbatch")
-    table = CustomerTable(filterset.qs, exclude=() if can_group else ("select",))
-    RequestConfig(request, paginate={"paginator_class": LazyPaginator, "per_page": PER_PAGE}).configure(table)
+    customers = _from_cursor(request, filterset.qs)
+    table = CustomerTable(filterset.qs if customers is None else customers, exclude=() if can_group else ("select",))
+    paginator = LazyPaginator if customers is None else _FromCursor
+    RequestConfig(request, paginate={"paginator_class": paginator, "per_page": PER_PAGE}).configure(table)
+    _add_balances(table)
     params = _filter_params(filterset)
     context = {"filter": filterset, "table": table, "can_group": can_group, "filter_params": params, "filter_query": urlencode(params)}
     if _partial(request):

@@ -1,0 +1,64 @@
+"""What the benchmark measures on: data sizes, fixture names, and the targets of issue 4."""
+
+from __future__ import annotations
+
+import dataclasses
+
+# Database names the benchmark may create and drop; it never touches any other database.
+OWN_PREFIXES = ("studio_billing_bench", "sb_bench")
+DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432"
+DEFAULT_NAME = "studio_billing_bench"
+FIXTURES_VERSION = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class Size:
+    name: str
+    customers: int
+    invoices: int
+    credits: int
+
+    @property
+    def bulk_customers(self) -> int:
+        """How many customers a bulk credit and an invoice run are for (10,000, fewer on tiny data)."""
+        return min(10_000, max(1, self.customers // 10))
+
+    @property
+    def memory_customers(self) -> tuple[int, int]:
+        """The two selection sizes whose peak memory is compared (10,000 and 100,000)."""
+        return (min(10_000, max(1, self.customers // 10)), min(100_000, self.customers))
+
+    @property
+    def deep_page(self) -> int:
+        """A page far into the customer list: 20,000 at full size (half way down), proportionally less on smaller data."""
+        return max(2, min(20_000, self.customers // 50))
+
+
+SIZES = {
+    "full": Size("full", 1_000_000, 5_000_000, 2_000_000),
+    "small": Size("small", 100_000, 500_000, 200_000),
+    "tiny": Size("tiny", 200, 1_000, 400),
+}
+
+
+def tag_for(count: int) -> str:
+    """The class tag the fixtures put on exactly `count` customers."""
+    return f"Bench {count:,} customers"
+
+
+BUSY_NAME = "Bench Busy Family"
+BUSY_INVOICES = 300
+BUSY_CREDITS = 100
+SPLIT_PARTS = 6  # the Assignments tab's credit is split over this many invoices
+BENCH_ADMIN = "bench-admin"
+PER_PAGE = 25
+
+# Targets (issue 4). Latencies in seconds.
+BULK_MAX_RATIO, BULK_MAX_SECONDS = 2.0, 1.0
+BULK_POST_MAX_SECONDS = 1.5
+INVOICE_RUN_MAX_RATIO = 3.0
+PAGE_P95_MAX = 0.050
+ADMIN_MIN_SPEEDUP = 5.0
+LOAD_MIN_RPS, LOAD_P95_MAX = 300.0, 0.100
+# "Grows far slower than N": 10x the customers may cost at most 2x the peak memory (plus 2 MiB of noise).
+MEMORY_MAX_GROWTH, MEMORY_SLACK = 2.0, 2 * 1024 * 1024
