@@ -14,7 +14,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import QuerySet, Sum
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, reverse
@@ -92,8 +92,13 @@ def _add_errors(form, error: ValidationError) -> None:
         form.add_error(None, error)
 
 
+def _wants_partial(request: HttpRequest) -> bool:
+    """htmx asked for a region; a history restore (back button after a cache miss) needs the whole page."""
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
 def _partial(request: HttpRequest, template: str, name: str) -> str:
-    return f"{template}#{name}" if request.htmx else template
+    return f"{template}#{name}" if _wants_partial(request) else template
 
 
 def _table(request: HttpRequest, table):
@@ -123,7 +128,7 @@ def _chosen_customer(value: str | None) -> Customer | None:
 def customer_search(request: HttpRequest) -> HttpResponse:
     """The Add Credit picker's results as you type: customers (name + email) as radio options."""
     query = request.GET.get("customer_q", "")[:200]
-    if not request.htmx:
+    if not _wants_partial(request):
         return HttpResponseRedirect(f"{reverse('credits:add')}?{request.GET.urlencode()}")
     chosen = _chosen_customer(request.GET.get("customer"))
     context = {"choices": _customer_choices(query, chosen), "chosen_id": chosen.pk if chosen else None, "customer_q": query}
@@ -152,7 +157,9 @@ def credit_add(request: HttpRequest) -> HttpResponse:
             credit, twin = _create_credit(request, form)
             if credit is not None:
                 messages.success(request, f"Credit of {format_money(credit.amount)} added for {credit.customer.name}.")
-                return _go(request, next_url or credit.get_absolute_url())
+                # Opened from a profile (customer fixed): back to that customer's Billing tab.
+                back = next_url or (_reverse_or_none("customers:billing", fixed.pk) if fixed else None)
+                return _go(request, back or credit.get_absolute_url())
         status = 422
         chosen = fixed or _chosen_customer(request.POST.get("customer"))
     else:
@@ -289,7 +296,7 @@ def credit_bulk(request: HttpRequest) -> HttpResponse:
     else:
         form = BulkCreditForm(initial={"amount": request.GET.get("amount", "")} if request.GET.get("amount") else None)
     context = {"form": form, "twin": twin, **_selection_context(selection, data.get("amount", ""))}
-    if request.htmx and request.method == "GET":
+    if _wants_partial(request) and request.method == "GET":
         return render(request, "credits/bulk.html#selection", context)
     context["tags"] = _tags() if selection.by_filter else []
     return render(request, "credits/bulk.html", context, status=status)

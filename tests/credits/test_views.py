@@ -294,9 +294,10 @@ def test_it_fixes_the_customer_when_opened_from_a_profile(as_staff, customer):
     page = text(response)
     assert "Amy Parent" in page and 'id="customer-search"' not in page
     assert f'<input type="hidden" name="customer" value="{customer.pk}">' in page
-    # Whatever the post says, the fixed customer gets the credit.
-    as_staff.post(f"{reverse('credits:add')}?customer={customer.pk}", credit_form(other))
+    # Whatever the post says, the fixed customer gets the credit; then back to their Billing tab.
+    response = as_staff.post(f"{reverse('credits:add')}?customer={customer.pk}", credit_form(other))
     assert Credit.objects.get().customer == customer
+    assert response["Location"] == f"/customers/{customer.pk}/billing/"
 
 
 def test_it_returns_the_form_partial_for_the_profile_dialog(as_staff, customer):
@@ -413,6 +414,23 @@ def test_it_creates_a_batch_for_all_matching_the_filter(as_manager, ballet, swim
     data = {"all_matching": "1", "tag": "Swim Sat 10am", "q": "", "expected_count": "2", **bulk_form()}
     as_manager.post(reverse("credits:bulk"), data)
     assert set(Credit.objects.values_list("customer_id", flat=True)) == {c.pk for c in swim}
+
+
+def test_it_credits_only_customers_with_an_outstanding_balance_when_asked(as_manager, ballet):
+    owing = ballet[0]
+    invoice_for(owing, "30.00")
+    data = {"all_matching": "1", "tag": "Ballet Tue 4pm", "outstanding": "true", "expected_count": "1", **bulk_form()}
+    response = as_manager.post(reverse("credits:bulk"), data)
+    assert response.status_code == 303
+    assert list(Credit.objects.values_list("customer_id", flat=True)) == [owing.pk]
+
+
+def test_it_leaves_archived_customers_out_of_all_matching_as_the_customer_list_does(as_manager, ballet):
+    archived = ballet[2]
+    archived.archived = True
+    archived.save()
+    page = text(as_manager.get(reverse("credits:bulk"), {"all_matching": "1", "tag": "Ballet Tue 4pm"}))
+    assert "2 customers</strong> match" in page and archived.name not in page
 
 
 def test_it_refuses_when_the_choice_changed_since_the_summary(as_manager, ballet):
@@ -580,6 +598,11 @@ def test_it_returns_the_table_partial_for_htmx(as_staff, customer):
     page = text(response)
     assert response.status_code == 200 and "<html" not in page and 'id="table"' in page and "£11.00" in page
     assert "export/?q=amy&sort=amount" in page
+
+
+def test_it_returns_the_whole_page_to_an_htmx_history_restore(as_staff):
+    response = as_staff.get(reverse("credits:list"), {"q": "amy"}, HTTP_HX_HISTORY_RESTORE_REQUEST="true", **HTMX)
+    assert "<html" in text(response)
 
 
 def test_the_list_query_count_does_not_grow_with_rows(as_staff, staff):
