@@ -9,8 +9,8 @@ functions as the child rows it sums. The shape, for C customers, I invoices and 
   always share a customer, and so do credit j and invoice j + C;
 - invoice i has 1-3 lines; 5% are void (nothing settled); a credit is unassigned, part- or
   fully assigned to invoice j, or split between invoices j and j + C; what a credit puts on
-  an invoice is capped at half (primary) and 30% (split) of its total, so no invoice is ever
-  over-settled; payments then settle all, part or none of what is left, and the payment rows
+  an invoice is capped at half (primary) and 30% (split) of its first line, so no invoice is
+  ever over-settled; payments then settle all, part or none of what is left, and the payment rows
   are cut from each stored invoice's `paid` (one payment, or two instalments);
 - the last 1% of credits are one £10 goodwill bulk batch, unassigned.
 
@@ -20,17 +20,21 @@ so a figure used several times is computed once in a `LATERAL (... OFFSET 0)` su
 OFFSET stops the planner from pasting it back), and function calls are kept out of VALUES
 lists, which are not inlined.
 
-The load runs in one transaction with `session_replication_role = replica`, which skips the
+The tables are filled by two lanes at once (PostgreSQL runs one INSERT on one core), each a
+transaction on its own connection with `session_replication_role = replica`, which skips the
 ledger triggers (that would add every line to its invoice one row at a time), the history
 triggers and the foreign-key checks; CHECK and UNIQUE constraints still apply, and the
-aggregates are written already consistent. Secondary indexes are dropped first and rebuilt
-afterwards from their own definitions, which is several times faster than maintaining them
-row by row. History (pghistory event) rows are not written for bulk data.
+aggregates are written already consistent. The lanes commit together: each waits for the
+other before committing, and a failure in either rolls both back. Secondary indexes are
+dropped first and rebuilt afterwards from their own definitions, which is several times
+faster than maintaining them row by row. History (pghistory event) rows are not written for
+bulk data.
 """
 
 from __future__ import annotations
 
 import datetime
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,15 +46,14 @@ from django.db import connection, transaction
 from billing_site.ledger import today
 from customers.management.demo import CLASSES, FIRST_NAMES, SURNAMES
 
-TABLES = [
-    "customers_customer",
-    "billing_invoice",
-    "billing_invoiceline",
-    "billing_payment",
-    "credits_creditbatch",
-    "credits_credit",
-    "credits_creditassignment",
+# Two lanes load at once, each on its own connection (PostgreSQL runs one INSERT on one core).
+# Each lane only touches its own tables: payments are cut from the invoices of the same lane,
+# and nothing else reads another table (foreign keys are not checked under replica).
+LANES = [
+    ["billing_invoice", "billing_payment"],
+    ["customers_customer", "billing_invoiceline", "credits_creditbatch", "credits_credit", "credits_creditassignment"],
 ]
+TABLES = [table for lane in LANES for table in lane]
 # Tables whose ids the load chooses (other rows reference them); the rest take identity ids.
 EXPLICIT_IDS = ["customers_customer", "billing_invoice", "credits_creditbatch", "credits_credit"]
 
@@ -130,16 +133,17 @@ def _functions(sizes: Sizes, seed: int, day: datetime.date) -> str:
             f"CASE WHEN n > {unbatched} OR n > {i} OR pg_temp.is_void(n) THEN 0"
             " ELSE (pg_temp.rnd(n, 7, 100) >= 35)::int + (pg_temp.rnd(n, 7, 100) >= 55)::int + (pg_temp.rnd(n, 7, 100) >= 85)::int END"
         ),
-        # What credit n puts on invoice n: at most half the invoice.
+        # Credits are capped by an invoice's first line, a floor of its total that costs one hash, not six.
+        # What credit n puts on invoice n: at most half of it.
         "primary_part(n bigint) RETURNS bigint": (
             "CASE pg_temp.kind(n) WHEN 0 THEN 0"
-            " WHEN 2 THEN LEAST(pg_temp.credit_amount(n), pg_temp.total(n) / 2)"
-            " ELSE LEAST(pg_temp.credit_amount(n) / 2, pg_temp.total(n) / 2) END"
+            " WHEN 2 THEN LEAST(pg_temp.credit_amount(n), pg_temp.line_pence(n, 1) / 2)"
+            " ELSE LEAST(pg_temp.credit_amount(n) / 2, pg_temp.line_pence(n, 1) / 2) END"
         ),
-        # What a split credit n puts on invoice n + C: at most 30% of that invoice.
+        # What a split credit n puts on invoice n + C: at most 30% of it.
         "split_part(n bigint) RETURNS bigint": (
             f"CASE WHEN pg_temp.kind(n) = 3 AND n + {c} <= {i} AND NOT pg_temp.is_void(n + {c})"
-            f" THEN LEAST(pg_temp.credit_amount(n) - pg_temp.primary_part(n), pg_temp.total(n + {c}) * 3 / 10) ELSE 0 END"
+            f" THEN LEAST(pg_temp.credit_amount(n) - pg_temp.primary_part(n), pg_temp.line_pence(n + {c}, 1) * 3 / 10) ELSE 0 END"
         ),
         "credited(n bigint) RETURNS bigint": f"pg_temp.primary_part(n) + CASE WHEN n > {c} THEN pg_temp.split_part(n - {c}) ELSE 0 END",
         # What is paid of what credits left due: 55% pay it all, 17% a part, the rest nothing yet.
@@ -157,8 +161,8 @@ def _functions(sizes: Sizes, seed: int, day: datetime.date) -> str:
     )
 
 
-def _load_statements(sizes: Sizes, manager_id: int, staff_id: int, number_start: int, day: datetime.date) -> list[tuple[str, str]]:
-    """(step name, SQL) in load order."""
+def _load_statements(sizes: Sizes, manager_id: int, staff_id: int, number_start: int, day: datetime.date) -> dict[str, str]:
+    """{table: the INSERT that fills it}."""
     c, i, k, b = sizes.customers, sizes.invoices, sizes.credits, sizes.batch
     first, last = _text_array(FIRST_NAMES), _text_array(SURNAMES)
     email_last = _text_array([s.lower().replace("'", "") for s in SURNAMES])
@@ -169,7 +173,7 @@ def _load_statements(sizes: Sizes, manager_id: int, staff_id: int, number_start:
     by = f"CASE WHEN n % 5 = 0 THEN {manager_id} ELSE {staff_id} END"
     steps = [
         (
-            "customers",
+            "customers_customer",
             f"""
             INSERT INTO customers_customer (id, name, email, phone, tags, notes, archived, created_at)
             SELECT n,
@@ -186,7 +190,7 @@ def _load_statements(sizes: Sizes, manager_id: int, staff_id: int, number_start:
             """,
         ),
         (
-            "invoices",
+            "billing_invoice",
             f"""
             INSERT INTO billing_invoice
                 (id, number, customer_id, issue_date, due_date, total, paid, credited, voided_at, voided_by_id, created_at, created_by_id)
@@ -201,7 +205,7 @@ def _load_statements(sizes: Sizes, manager_id: int, staff_id: int, number_start:
             """,
         ),
         (
-            "invoice lines",
+            "billing_invoiceline",
             f"""
             INSERT INTO billing_invoiceline (invoice_id, description, quantity, unit_price)
             SELECT n, pg_temp.description(n, line), pg_temp.quantity(n, line), pg_temp.unit_price(n, line)
@@ -210,7 +214,7 @@ def _load_statements(sizes: Sizes, manager_id: int, staff_id: int, number_start:
         ),
         (
             # Each invoice's paid figure as one payment, or two instalments for a fifth of those paid in full.
-            "payments",
+            "billing_payment",
             f"""
             INSERT INTO billing_payment (invoice_id, amount, date, method, created_at, created_by_id)
             SELECT i.id, p.amount, LEAST(i.issue_date + p.days, {today_sql}),
@@ -224,7 +228,7 @@ def _load_statements(sizes: Sizes, manager_id: int, staff_id: int, number_start:
             """,
         ),
         (
-            "bulk batch",
+            "credits_creditbatch",
             f"""
             INSERT INTO credits_creditbatch (id, amount, date, reason, note, auto_apply, count, total, created_at, created_by_id)
             SELECT 1, 10.00, {today_sql} - 3, 'goodwill', 'Pool closed for maintenance, sorry!', true, {b}, 10.00 * {b},
@@ -233,7 +237,7 @@ def _load_statements(sizes: Sizes, manager_id: int, staff_id: int, number_start:
             """,
         ),
         (
-            "credits",
+            "credits_credit",
             f"""
             INSERT INTO credits_credit
                 (id, customer_id, date, amount, assigned, reason, note, auto_apply, batch_id, version, created_at, created_by_id)
@@ -248,7 +252,7 @@ def _load_statements(sizes: Sizes, manager_id: int, staff_id: int, number_start:
             """,
         ),
         (
-            "credit assignments",
+            "credits_creditassignment",
             f"""
             INSERT INTO credits_creditassignment (credit_id, invoice_id, amount, created_at, created_by_id)
             SELECT n, a.invoice_id, pg_temp.pounds(a.amount),
@@ -260,11 +264,11 @@ def _load_statements(sizes: Sizes, manager_id: int, staff_id: int, number_start:
             """,
         ),
     ]
-    return steps
+    return dict(steps)
 
 
-def _secondary_indexes(cursor) -> list[tuple[str, str]]:
-    """(name, CREATE INDEX statement) of the loaded tables' indexes that back no constraint."""
+def _secondary_indexes(cursor, tables: list[str]) -> list[tuple[str, str]]:
+    """(name, CREATE INDEX statement) of the tables' indexes that back no constraint."""
     cursor.execute(
         """
         SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
@@ -273,25 +277,43 @@ def _secondary_indexes(cursor) -> list[tuple[str, str]]:
           AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.contype IN ('p', 'u', 'x'))
         ORDER BY t.relname, 1
         """,
-        [TABLES],
+        [tables],
     )
     return cursor.fetchall()
 
 
-def load(sizes: Sizes, *, seed: int, user_ids: tuple[int, int], report: Callable[[str], None]) -> None:
-    """Build the data set in one transaction, then ANALYZE (and VACUUM when allowed); report each step's time."""
-    manager_id, staff_id = user_ids
-    day = today()
-    started = time.monotonic()
-
-    def step(name: str, sql: str) -> None:
-        begin = time.monotonic()
-        cursor.execute(sql)
-        rows = f"{cursor.rowcount:,} rows, " if cursor.rowcount and cursor.rowcount > 0 else ""
-        report(f"  {name}: {rows}{time.monotonic() - begin:.1f} s")
-
-    report(f"Bulk load: {sizes.customers:,} customers, {sizes.invoices:,} invoices, {sizes.credits:,} credits (seed {seed}).")
+def _load_lane(
+    tables: list[str], statements: dict[str, str], functions: str, report: Callable[[str], None], ready: threading.Barrier
+) -> None:
+    """Fill some tables on this thread's own connection, in one transaction that skips triggers."""
     with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL session_replication_role = replica")
+        cursor.execute("SET LOCAL maintenance_work_mem = '1GB'")
+        cursor.execute("SET LOCAL synchronous_commit = off")
+        cursor.execute("SET LOCAL jit = off")  # compiling these long expressions costs more than it saves
+        cursor.execute(functions)
+        # Building an index once after the load is several times faster than maintaining it row by row.
+        indexes = _secondary_indexes(cursor, tables)
+        if indexes:
+            cursor.execute("DROP INDEX " + ", ".join(name for name, _ in indexes))
+        for table in tables:
+            begin = time.monotonic()
+            cursor.execute(statements[table])
+            report(f"  {table}: {max(cursor.rowcount, 0):,} rows, {time.monotonic() - begin:.1f} s")
+        begin = time.monotonic()
+        for _, definition in indexes:
+            cursor.execute(definition)
+        report(f"  {len(indexes)} indexes of {', '.join(tables)} rebuilt: {time.monotonic() - begin:.1f} s")
+        ready.wait()  # commit only once every lane has loaded; a failed lane breaks the barrier and all roll back
+
+
+def load(sizes: Sizes, *, seed: int, user_ids: tuple[int, int], report: Callable[[str], None]) -> None:
+    """Build the data set in two parallel lanes, then VACUUM ANALYZE; report each step's time."""
+    if connection.in_atomic_block:
+        raise CommandError("The bulk load commits on connections of its own, so it cannot run inside a transaction.")
+    started = time.monotonic()
+    day = today()
+    with connection.cursor() as cursor:
         cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
         if not cursor.fetchone()[0]:
             raise CommandError("The bulk load skips triggers with session_replication_role, which needs a superuser connection.")
@@ -299,41 +321,45 @@ def load(sizes: Sizes, *, seed: int, user_ids: tuple[int, int], report: Callable
             cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {table})")
             if cursor.fetchone()[0]:
                 raise CommandError(f"{table} is not empty; the bulk load needs an empty ledger.")
-        cursor.execute("SET LOCAL session_replication_role = replica")
-        cursor.execute("SET LOCAL maintenance_work_mem = '1GB'")
-        cursor.execute("SET LOCAL work_mem = '256MB'")
-        cursor.execute("SET LOCAL synchronous_commit = off")
-        cursor.execute("SET LOCAL jit = off")  # compiling these long expressions costs more than it saves
-        cursor.execute(_functions(sizes, seed, day))
         number_start = 0
         if sizes.invoices:
             cursor.execute("SELECT nextval('billing_invoice_number_seq')")
             number_start = cursor.fetchone()[0]
+    statements = _load_statements(sizes, *user_ids, number_start, day)
+    functions = _functions(sizes, seed, day)
+    report(f"Bulk load: {sizes.customers:,} customers, {sizes.invoices:,} invoices, {sizes.credits:,} credits (seed {seed}).")
 
-        indexes = _secondary_indexes(cursor)
-        if indexes:
-            cursor.execute("DROP INDEX " + ", ".join(name for name, _ in indexes))
-        for name, sql in _load_statements(sizes, manager_id, staff_id, number_start, day):
-            step(name, sql)
-        begin = time.monotonic()
-        for _, definition in indexes:
-            cursor.execute(definition)
-        report(f"  {len(indexes)} secondary indexes rebuilt: {time.monotonic() - begin:.1f} s")
+    ready = threading.Barrier(len(LANES))
+    committed, errors = [], []
 
+    def lane(tables: list[str]) -> None:
+        try:
+            _load_lane(tables, statements, functions, report, ready)
+            committed.append(tables)
+        except BaseException as error:  # noqa: BLE001 - handed to the main thread
+            ready.abort()
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=lane, args=(tables,)) for tables in LANES]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with connection.cursor() as cursor:
+        if errors:
+            if committed:  # a commit failed after the other lane's succeeded: the tables were empty before
+                cursor.execute(f"TRUNCATE {', '.join(TABLES)}")
+            raise next((e for e in errors if not isinstance(e, threading.BrokenBarrierError)), errors[0])
         for table in EXPLICIT_IDS:
             cursor.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE(max(id), 1), max(id) IS NOT NULL) FROM {table}"
             )
         if sizes.invoices:
             cursor.execute("SELECT setval('billing_invoice_number_seq', %s)", [number_start + sizes.invoices - 1])
-        cursor.execute("SET LOCAL session_replication_role = origin")
         begin = time.monotonic()
-    report(f"  commit: {time.monotonic() - begin:.1f} s")
-
-    begin = time.monotonic()
-    with connection.cursor() as cursor:
-        # VACUUM sets the visibility map (index-only scans) but cannot run inside a transaction (e.g. a test).
-        verb = "ANALYZE" if connection.in_atomic_block else "VACUUM (ANALYZE)"
-        cursor.execute(f"{verb} {', '.join(TABLES)}")
-    report(f"  {verb}: {time.monotonic() - begin:.1f} s")
+        # VACUUM also sets the visibility map, so index-only scans work from the first query.
+        cursor.execute(f"VACUUM (ANALYZE) {', '.join(TABLES)}")
+        report(f"  VACUUM (ANALYZE): {time.monotonic() - begin:.1f} s")
     report(f"Bulk load done in {time.monotonic() - started:.1f} s.")

@@ -11,7 +11,7 @@ import pytest
 from django.apps import apps
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import User
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.db.models import Count
 
@@ -19,6 +19,7 @@ from billing import services as billing
 from billing.models import Invoice, InvoiceLine, Payment
 from credits.models import Credit, CreditAssignment, CreditBatch, Reason
 from customers.models import Customer
+from tests.ledger import keep_staff_groups  # noqa: F401 - a fixture
 
 # Each query counts rows whose stored figures disagree with the rows they summarise, or that
 # break a link the bulk load's skipped triggers and foreign-key checks would have kept.
@@ -194,7 +195,7 @@ class TestDemo:
         assert authenticate(username="manager", password=printed_passwords(demo)["manager"]) is None
 
 
-@pytest.mark.django_db
+@pytest.mark.usefixtures("keep_staff_groups", "transactional_db")  # the load commits on connections of its own
 class TestFastPath:
     def test_it_loads_the_sizes_asked_for_with_every_status(self):
         output = seed("--customers", "300", "--invoices", "2000", "--credits", "900")
@@ -204,7 +205,7 @@ class TestFastPath:
         assert set(Credit.objects.values_list("reason", flat=True)) == set(Reason.values)
         assert CreditBatch.objects.get().count == Credit.objects.filter(batch__isnull=False).count() == 9
         assert Credit.objects.filter(auto_apply=False).exists() and Payment.objects.exists()
-        assert re.search(r"invoices: 2,000 rows, \d+\.\d s", output)
+        assert re.search(r"billing_invoice: 2,000 rows, \d+\.\d s", output)
         assert set(printed_passwords(output)) == {"manager", "staff"}
 
     def test_it_computes_every_stored_figure_from_the_rows(self):
@@ -244,3 +245,10 @@ class TestFastPath:
         output = seed("--customers", "100")
         assert "created nothing" in output
         assert Customer.objects.count() == 1 and not Invoice.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_fast_path_refuses_to_run_inside_a_transaction():
+    with pytest.raises(CommandError, match="inside a transaction"):
+        seed("--customers", "10")
+    assert not Customer.objects.exists()

@@ -12,6 +12,7 @@ import time
 
 from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection, transaction
 
 from customers.management import bulk
 from customers.management.demo import DemoStudio, summary
@@ -61,18 +62,8 @@ class Command(BaseCommand):
         if reset_passwords:
             self.print_logins(ensure_logins(reset=True))
             return
-        existing = Customer.objects.count()
-        if existing:
-            self.stdout.write(f"The database already has {existing:,} customers, so seed_demo created nothing.")
-            self.print_logins({})
-            return
-        passwords = ensure_logins()
-        manager, staff = User.objects.get(username="manager"), User.objects.get(username="staff")
-        if customers is None and invoices is None and credits is None:
-            started = time.monotonic()
-            DemoStudio(manager=manager, staff=staff, seed=seed).build()
-            self.stdout.write(f"Demo studio built in {time.monotonic() - started:.1f} s: {summary()}")
-        else:
+        sizes = None
+        if customers is not None or invoices is not None or credits is not None:
             customers = 100_000 if customers is None else customers
             if customers < 1:
                 raise CommandError("--customers must be at least 1.")
@@ -81,6 +72,23 @@ class Command(BaseCommand):
                 invoices=customers * 5 if invoices is None else invoices,
                 credits=customers * 2 if credits is None else credits,
             )
+        # One transaction: a failed demo seed leaves the database empty to try again, and a second
+        # run at the same moment waits on the lock and then finds the first one's customers.
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(hashtext('seed_demo'))")
+            existing = Customer.objects.count()
+            if existing:
+                self.stdout.write(f"The database already has {existing:,} customers, so seed_demo created nothing.")
+                self.print_logins({})
+                return
+            passwords = ensure_logins()
+            manager, staff = User.objects.get(username="manager"), User.objects.get(username="staff")
+            if sizes is None:
+                started = time.monotonic()
+                DemoStudio(manager=manager, staff=staff, seed=seed).build()
+                self.stdout.write(f"Demo studio built in {time.monotonic() - started:.1f} s: {summary()}")
+        if sizes is not None:
             bulk.load(sizes, seed=seed, user_ids=(manager.pk, staff.pk), report=self.stdout.write)
         self.print_logins(passwords)
 
