@@ -488,6 +488,12 @@ def test_it_points_out_an_identical_batch_sent_again_from_a_fresh_form(as_manage
     assert CreditBatch.objects.count() == 2
 
 
+def test_it_writes_the_summary_money_the_way_people_do(as_manager):
+    CustomerFactory.create_batch(3)
+    page = text(as_manager.get(reverse("credits:bulk"), {"all_matching": "1", "amount": "1000"}, **HTMX))
+    assert "3 customers × £1,000.00 = <strong>£3,000.00</strong>" in page
+
+
 def test_the_bulk_page_query_count_does_not_grow_with_customers(as_manager):
     CustomerFactory.create_batch(3)
     few = queries(as_manager, f"{reverse('credits:bulk')}?all_matching=1&amount=5")
