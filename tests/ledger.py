@@ -97,7 +97,8 @@ def keep_staff_groups(django_db_blocker):
     """Put the staff groups back after a transactional test's flush, for the tests that run after it.
 
     The groups come from a data migration, which a flush does not replay. Request this fixture
-    before `transactional_db` so that its teardown runs after the flush.
+    before `transactional_db` so that its teardown runs after the flush, and not in a module with
+    a module-wide `django_db` mark: that mark's autouse fixture would set up the flush first.
     """
     yield
     from django.contrib.auth.models import Group, Permission

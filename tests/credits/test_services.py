@@ -15,7 +15,7 @@ from customers.models import Customer
 from tests.factories import CustomerFactory, credit_for, invoice_for
 from tests.ledger import keep_staff_groups, ledger_fingerprint, refused, run_together  # noqa: F401 - fixture
 
-pytestmark = pytest.mark.django_db
+# No module-wide django_db mark: it would flush the racing tests below before keep_staff_groups could tidy up.
 
 D = Decimal
 
@@ -113,7 +113,7 @@ def test_it_refuses_a_note_that_is_too_long(customer):
         credits.add_credit(customer, "10.00", note="x" * 2001)
 
 
-def test_it_refuses_a_credit_for_a_customer_that_does_not_exist():
+def test_it_refuses_a_credit_for_a_customer_that_does_not_exist(db):
     with refused("customer does not exist"):
         credits.add_credit(Customer(pk=987654), "10.00")
 
@@ -174,14 +174,14 @@ def test_it_adds_the_same_credit_to_every_customer_of_a_queryset(manager):
     assert Credit.objects.count() == 3
 
 
-def test_it_adds_bulk_credits_to_an_iterable_of_customers_and_ids_counting_each_once():
+def test_it_adds_bulk_credits_to_an_iterable_of_customers_and_ids_counting_each_once(db):
     a, b, c = CustomerFactory.create_batch(3)
     batch = credits.add_bulk_credits([a, b.pk, a, str(c.pk)], "5.00")
     assert batch.count == 3
     assert Credit.objects.filter(batch=batch).count() == 3
 
 
-def test_it_inserts_bulk_credits_in_a_few_statements_not_one_per_customer(django_assert_max_num_queries):
+def test_it_inserts_bulk_credits_in_a_few_statements_not_one_per_customer(db, django_assert_max_num_queries):
     CustomerFactory.create_batch(40)
     with django_assert_max_num_queries(10):
         batch = credits.add_bulk_credits(Customer.objects.all(), "5.00")
@@ -195,7 +195,7 @@ def test_it_records_each_bulk_credit_in_history(manager):
     assert [e.pgh_context.metadata["action"] for e in events] == ["add_bulk_credits"] * 2
 
 
-def test_it_refuses_a_bulk_credit_for_an_empty_queryset():
+def test_it_refuses_a_bulk_credit_for_an_empty_queryset(db):
     CustomerFactory()
     with refused("Choose at least one customer"):
         credits.add_bulk_credits(Customer.objects.none(), "5.00")
@@ -203,26 +203,26 @@ def test_it_refuses_a_bulk_credit_for_an_empty_queryset():
         credits.add_bulk_credits(Customer.objects.filter(name="Nobody"), "5.00")
 
 
-def test_it_refuses_a_bulk_credit_for_an_empty_list():
+def test_it_refuses_a_bulk_credit_for_an_empty_list(db):
     CustomerFactory()
     with refused("Choose at least one customer"):
         credits.add_bulk_credits([], "5.00")
 
 
-def test_it_refuses_a_bulk_credit_naming_customers_that_do_not_exist():
+def test_it_refuses_a_bulk_credit_naming_customers_that_do_not_exist(db):
     a = CustomerFactory()
     with refused("2 of the chosen customers do not exist"):
         credits.add_bulk_credits([a, 987654, 987655], "5.00")
 
 
 @pytest.mark.parametrize(("amount", "message"), BAD_AMOUNTS[:12])
-def test_it_refuses_a_bad_bulk_amount(amount, message):
+def test_it_refuses_a_bad_bulk_amount(db, amount, message):
     CustomerFactory.create_batch(2)
     with refused(message):
         credits.add_bulk_credits(Customer.objects.all(), amount)
 
 
-def test_it_refuses_a_bad_bulk_date_and_reason():
+def test_it_refuses_a_bad_bulk_date_and_reason(db):
     CustomerFactory()
     with refused("Enter a date"):
         credits.add_bulk_credits(Customer.objects.all(), "5.00", date="31/01/2026")
@@ -230,7 +230,7 @@ def test_it_refuses_a_bad_bulk_date_and_reason():
         credits.add_bulk_credits(Customer.objects.all(), "5.00", reason="bribe")
 
 
-def test_it_returns_the_first_batch_when_the_same_key_comes_again():
+def test_it_returns_the_first_batch_when_the_same_key_comes_again(db):
     CustomerFactory.create_batch(2)
     first = credits.add_bulk_credits(Customer.objects.all(), "5.00", idempotency_key="bulk-1")
     CustomerFactory()
@@ -573,7 +573,7 @@ def test_it_undoes_a_batch_once_its_assignments_are_removed(customer):
     assert not Credit.objects.exists()
 
 
-def test_it_undoes_a_batch_after_one_of_its_credits_was_deleted():
+def test_it_undoes_a_batch_after_one_of_its_credits_was_deleted(db):
     CustomerFactory.create_batch(2)
     batch = credits.add_bulk_credits(Customer.objects.all(), "5.00")
     credits.delete_credit(Credit.objects.first())
@@ -581,7 +581,7 @@ def test_it_undoes_a_batch_after_one_of_its_credits_was_deleted():
     assert not Credit.objects.exists()
 
 
-def test_it_refuses_to_undo_a_batch_twice():
+def test_it_refuses_to_undo_a_batch_twice(db):
     CustomerFactory()
     batch = credits.add_bulk_credits(Customer.objects.all(), "5.00")
     credits.undo_batch(batch)
