@@ -606,6 +606,18 @@ def test_it_returns_the_table_partial_for_htmx(as_staff, customer):
     assert "export/?q=amy&sort=amount" in page
 
 
+def test_it_keeps_the_sort_order_when_the_filters_change(as_staff):
+    page = text(as_staff.get(reverse("credits:list"), {"sort": "-amount"}, **HTMX))
+    assert '<input type="hidden" name="sort" value="-amount" form="credit-filter">' in page
+
+
+def test_it_says_what_is_wrong_with_a_filter_and_still_lists(as_staff, customer):
+    credit_for(customer, "11.00")
+    response = as_staff.get(reverse("credits:list"), {"date_from": "yesterday"})
+    assert response.status_code == 200
+    assert "Enter a valid date." in text(response) and "£11.00" in text(response)
+
+
 def test_it_returns_the_whole_page_to_an_htmx_history_restore(as_staff):
     response = as_staff.get(reverse("credits:list"), {"q": "amy"}, HTTP_HX_HISTORY_RESTORE_REQUEST="true", **HTMX)
     assert "<html" in text(response)
