@@ -39,7 +39,8 @@ def ensure_logins(*, reset: bool = False) -> dict[str, str]:
     return new_passwords
 
 
-def _positive(value: str) -> int:
+def count(value: str) -> int:
+    """A whole number of rows; 1_000_000 and 1,000,000 are read too."""
     number = int(value.replace("_", "").replace(",", ""))
     if number < 0:
         raise ValueError(value)
@@ -50,9 +51,9 @@ class Command(BaseCommand):
     help = "Fill an empty database with a demo studio and two logins (manager, staff); size options make a large set fast."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--customers", type=_positive, help="Bulk fast path: this many customers (e.g. 1000000).")
-        parser.add_argument("--invoices", type=_positive, help="Bulk fast path: invoices (default 5 per customer).")
-        parser.add_argument("--credits", type=_positive, help="Bulk fast path: credits (default 2 per customer).")
+        parser.add_argument("--customers", type=count, help="Bulk fast path: this many customers (e.g. 1000000).")
+        parser.add_argument("--invoices", type=count, help="Bulk fast path: invoices (default 5 per customer).")
+        parser.add_argument("--credits", type=count, help="Bulk fast path: credits (default 2 per customer).")
         parser.add_argument("--seed", type=int, default=2024, help="Random seed: the same seed gives the same data.")
         parser.add_argument(
             "--reset-passwords", action="store_true", help="Only set new random passwords for the manager and staff logins, and print them."
