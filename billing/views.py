@@ -53,8 +53,9 @@ def _paginate(request: HttpRequest, table) -> None:
 
 
 def _page(request: HttpRequest, template: str, partial: str, context: dict, status: int = 200) -> HttpResponse:
-    """The whole page, or only its partial for htmx."""
-    return render(request, f"{template}#{partial}" if request.htmx else template, context, status=status)
+    """The whole page, or only its partial for htmx (but the whole page when htmx restores history after Back)."""
+    wants_partial = request.htmx and not request.htmx.history_restore_request
+    return render(request, f"{template}#{partial}" if wants_partial else template, context, status=status)
 
 
 def _see_other(request: HttpRequest, url: str) -> HttpResponse:

@@ -193,6 +193,11 @@ def test_the_invoice_list_gives_htmx_only_the_table(staff_client, invoice):
     assert str(invoice) in page
 
 
+def test_the_invoice_list_gives_the_whole_page_when_htmx_restores_history(staff_client, invoice):
+    page = text_of(staff_client.get(reverse("billing:invoice_list"), {"q": "amy"}, HTTP_HX_HISTORY_RESTORE_REQUEST="true", **HTMX))
+    assert "<html" in page and str(invoice) in page
+
+
 def test_the_invoice_list_pages_without_counting(staff_client, customer):
     for _ in range(26):
         invoice_for(customer, "10.00")
