@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
+
 import factory
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import Group, Permission, User
 
 from customers.models import Customer
 
@@ -18,6 +20,18 @@ class CustomerFactory(factory.django.DjangoModelFactory):
     tags = factory.LazyFunction(lambda: ["Ballet Tue 4pm"])
 
 
+def ensure_staff_groups() -> None:
+    """The staff groups come from a data migration, which a transactional test's flush removes: put them back."""
+    groups = importlib.import_module("credits.migrations.0004_staff_groups").GROUPS
+    if Group.objects.filter(name__in=groups).count() == len(groups):
+        return
+    for name, codes in groups.items():
+        group, _ = Group.objects.get_or_create(name=name)
+        for code in codes:
+            app_label, codename = code.split(".")
+            group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+
+
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = User
@@ -30,6 +44,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def groups(self, create: bool, names: list[str] | None, **kwargs) -> None:
         if create and names:
+            ensure_staff_groups()
             self.groups.set(Group.objects.filter(name__in=names))
         if create:
             self.save()

@@ -46,7 +46,8 @@ def screenshot():
 
     def take(page, name: str) -> Path:
         path = SCREENSHOTS / f"{name}.png"
-        page.screenshot(path=str(path), full_page=True)
+        # caret="initial": the default hides the caret with a style attribute htmx would copy (a CSP violation)
+        page.screenshot(path=str(path), full_page=True, caret="initial")
         return path
 
     return take
