@@ -41,6 +41,7 @@ PAGE = {"paginator_class": LazyPaginator, "per_page": 25}
 # An identical credit by the same person this recently is most likely the same form sent again.
 TWIN_WINDOW = datetime.timedelta(minutes=10)
 SEARCH_RESULTS = 10
+TAG_SAMPLE = 5000
 PREVIEW = 5
 
 
@@ -227,9 +228,13 @@ def _twin_batch(request: HttpRequest, fields: dict, count: int) -> CreditBatch |
 
 
 def _tags() -> list[str]:
-    """Every class tag in use, for the tag filter."""
+    """Class tags of the newest customers, as suggestions for the tag filter (a bounded sample, so fast at any size)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT DISTINCT tag FROM customers_customer, unnest(tags) AS tag ORDER BY tag LIMIT 500")
+        cursor.execute(
+            "SELECT DISTINCT tag FROM (SELECT tags FROM customers_customer WHERE NOT archived ORDER BY id DESC LIMIT %s) AS newest,"
+            " unnest(newest.tags) AS tag ORDER BY tag LIMIT 500",
+            [TAG_SAMPLE],
+        )
         return [row[0] for row in cursor.fetchall()]
 
 

@@ -389,6 +389,7 @@ def test_it_counts_all_matching_customers_of_the_list_filter(as_manager, ballet,
     page = text(response)
     assert "3 customers</strong> match" in page
     assert 'name="all_matching" value="1"' in page and 'value="Ballet Tue 4pm"' in page
+    assert '<option value="Swim Sat 10am"></option>' in page  # the tag suggestions
 
 
 def test_it_updates_the_summary_as_you_choose(as_manager, ballet, swim):
