@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db import models
 from django.utils.dateparse import parse_datetime
 from pghistory.models import Events
+
+from billing_site.money import format_money
 
 ACTIONS = {
     "add_credit": "Credit added",
@@ -23,7 +26,21 @@ ACTIONS = {
     "record_payment": "Payment recorded",
     "void_invoice": "Invoice voided",
 }
-HIDDEN_FIELDS = {"id", "version", "created_at", "idempotency_key", "pgh_obj", "pgh_context"}
+HIDDEN_FIELDS = {"id", "version", "created_at", "idempotency_key", "pgh_obj", "pgh_context", "created_by_id"}
+MONEY_FIELDS = {"amount", "assigned", "total", "paid", "credited", "unit_price"}
+
+
+def _value(name: str, value: object) -> object:
+    """A recorded value as people read it: money as £, references as #id."""
+    if value is None:
+        return None
+    if name in MONEY_FIELDS:
+        return format_money(Decimal(str(value)))
+    return f"#{value}" if name.endswith("_id") else value
+
+
+def _change(name: str, old: object, new: object) -> tuple[str, object, object]:
+    return name.removesuffix("_id").replace("_", " "), _value(name, old), _value(name, new)
 
 
 @dataclasses.dataclass
@@ -55,9 +72,13 @@ def history(obj: models.Model, *, include_related: bool = False, limit: int = 20
         words, label = _describe(event)
         action = ACTIONS.get(context.get("action", ""), f"{words.capitalize()} {label}")
         if event.pgh_label == "update" and event.pgh_diff:
-            changes = [(field, old, new) for field, (old, new) in event.pgh_diff.items() if field not in HIDDEN_FIELDS]
+            changes = [_change(name, old, new) for name, (old, new) in event.pgh_diff.items() if name not in HIDDEN_FIELDS]
         else:
-            changes = [(field, None, value) for field, value in (event.pgh_data or {}).items() if field not in HIDDEN_FIELDS]
+            changes = [
+                _change(name, None, value)
+                for name, value in sorted((event.pgh_data or {}).items())
+                if name not in HIDDEN_FIELDS and value not in (None, "", [])
+            ]
         when = event.pgh_created_at if isinstance(event.pgh_created_at, datetime.datetime) else parse_datetime(str(event.pgh_created_at))
         rows.append(HistoryRow(when=when, who=who, action=action, what=f"{words} #{event.pgh_obj_id} {label}", changes=changes))
     return rows

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import functools
+import threading
 from typing import Any, Callable, TypeVar
 
 import pghistory
@@ -79,18 +80,28 @@ def _explain(error: IntegrityError) -> str:
     return primary or CONCURRENT_CHANGE
 
 
+_writing = threading.local()
+
+
 def ledger_write(action: str) -> Callable[[F], F]:
     """Run a service atomically, record who did what in history, and turn a database refusal into a ValidationError."""
 
     def decorate(func: F) -> F:
         @functools.wraps(func)
         def wrapper(*args: Any, by: Any = None, **kwargs: Any) -> Any:
+            if getattr(_writing, "action", None):
+                # A service called by another (create_invoice applying credit): history keeps the outer action.
+                with transaction.atomic():
+                    return func(*args, by=by, **kwargs)
             who = {"user": by.pk, "username": by.get_username()} if by is not None else {}
+            _writing.action = action
             try:
                 with transaction.atomic(), pghistory.context(action=action, **who):
                     return func(*args, by=by, **kwargs)
             except IntegrityError as error:
                 raise ValidationError(_explain(error)) from error
+            finally:
+                _writing.action = None
 
         return wrapper  # type: ignore[return-value]
 
