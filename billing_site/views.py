@@ -5,8 +5,10 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.views.decorators.http import require_GET
 
 
+@require_GET
 def home(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(reverse("customers:list"))
 
