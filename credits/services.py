@@ -310,7 +310,8 @@ def undo_batch(batch: CreditBatch, *, by=None) -> CreditBatch:
     assigned = [a for a in Credit.objects.filter(batch=locked).select_for_update().order_by("id").values_list("assigned", flat=True) if a > 0]
     if assigned:
         raise ValidationError(
-            f"{len(assigned)} of this batch's credits are already assigned to invoices. Remove those assignments first."
+            f"{len(assigned)} of this batch's credits {'is' if len(assigned) == 1 else 'are'} already assigned to invoices. "
+            "Remove those assignments first."
         )
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM credits_credit WHERE batch_id = %s", [locked.pk])

@@ -560,7 +560,7 @@ def test_it_refuses_to_undo_a_batch_with_an_assigned_credit(customer):
     CustomerFactory()
     batch = credits.add_bulk_credits(Customer.objects.all(), "5.00", auto_apply=False)
     credits.assign_credit(Credit.objects.get(customer=customer), {invoice_for(customer, "10.00"): "5.00"})
-    with refused("1 of this batch's credits are already assigned"):
+    with refused("1 of this batch's credits is already assigned"):
         credits.undo_batch(batch)
 
 

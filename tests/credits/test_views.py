@@ -553,7 +553,7 @@ def test_it_refuses_to_undo_a_batch_with_an_assigned_credit(as_manager, batch, b
     before = ledger()
     response = as_manager.post(reverse("credits:batch_undo", args=[batch.pk]))
     assert response.status_code == 422
-    assert "1 of this batch's credits are already assigned to invoices. Remove those assignments first." in text(response)
+    assert "1 of this batch's credits is already assigned to invoices. Remove those assignments first." in text(response)
     assert ledger() == before
 
 
