@@ -210,7 +210,7 @@ HTTP_CASES: dict[str, Post] = {
     "delete-credit-deleted-meanwhile": Post("manager", lambda w: reverse("credits:delete", args=[w.ben_credit.pk]), lambda w: {}, 404,
                                             NOT_FOUND, someone_deletes_it),
     "undo-batch-with-an-assigned-credit": Post("manager", lambda w: reverse("credits:batch_undo", args=[w.batch.pk]), lambda w: {}, 422,
-                                               "1 of this batch's credits are already assigned to invoices.",
+                                               "1 of this batch's credits is already assigned to invoices.",
                                                lambda w: credits.assign_credit(w.batch_amy, {w.open2: "1.00"})),
     "undo-batch-twice": Post("manager", lambda w: reverse("credits:batch_undo", args=[w.batch.pk]), lambda w: {}, 422,
                              credits.BATCH_UNDONE, lambda w: credits.undo_batch(w.batch)),
