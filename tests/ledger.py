@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import importlib
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -15,6 +14,7 @@ from django.db import connection, connections
 from django.db.models import Count, Max, Sum
 
 from credits.management.commands.check_ledger import find_mismatches
+from tests.factories import ensure_staff_groups
 
 # (model label, fields summed) for every table a ledger write can touch, history included.
 _TABLES = [
@@ -101,12 +101,5 @@ def keep_staff_groups(django_db_blocker):
     a module-wide `django_db` mark: that mark's autouse fixture would set up the flush first.
     """
     yield
-    from django.contrib.auth.models import Group, Permission
-
-    groups = importlib.import_module("credits.migrations.0004_staff_groups").GROUPS
     with django_db_blocker.unblock():
-        for name, codes in groups.items():
-            group, _ = Group.objects.get_or_create(name=name)
-            for code in codes:
-                app_label, codename = code.split(".")
-                group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+        ensure_staff_groups()

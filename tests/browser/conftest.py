@@ -12,10 +12,18 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 
 from tests.conftest import PASSWORD
+from tests.factories import ensure_staff_groups
+from tests.ledger import keep_staff_groups  # noqa: F401 - a fixture
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 
 pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(autouse=True)
+def staff_groups(keep_staff_groups, transactional_db):  # noqa: F811 - the fixture imported above
+    """The staff groups come from a data migration, which the previous live-server test's flush removed."""
+    ensure_staff_groups()
 
 
 @pytest.fixture(autouse=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import re
 from decimal import Decimal
 
@@ -20,16 +19,6 @@ pytestmark = pytest.mark.browser
 D = Decimal
 
 
-@pytest.fixture(autouse=True)
-def staff_groups(transactional_db):
-    """The staff groups come from a data migration, which an earlier live-server test's flush removed."""
-    from django.contrib.auth.models import Group, Permission
-
-    for name, codes in importlib.import_module("credits.migrations.0004_staff_groups").GROUPS.items():
-        group, _ = Group.objects.get_or_create(name=name)
-        for code in codes:
-            app_label, codename = code.split(".")
-            group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
 
 
 @pytest.fixture

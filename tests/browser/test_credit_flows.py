@@ -6,7 +6,6 @@ remove and reassign); and a double Create that makes one credit."""
 from __future__ import annotations
 
 import datetime
-import importlib
 import re
 from decimal import Decimal
 
@@ -21,16 +20,6 @@ from tests.factories import CustomerFactory, credit_for, invoice_for
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(autouse=True)
-def staff_groups(transactional_db):
-    """The staff groups come from a data migration, which an earlier live-server test's flush removed."""
-    from django.contrib.auth.models import Group, Permission
-
-    for name, codes in importlib.import_module("credits.migrations.0004_staff_groups").GROUPS.items():
-        group, _ = Group.objects.get_or_create(name=name)
-        for code in codes:
-            app_label, codename = code.split(".")
-            group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
 
 
 def open_billing_menu(page, item: str) -> None:

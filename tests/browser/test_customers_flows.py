@@ -3,7 +3,6 @@ tick customers › Group Actions › Create Credit (bulk), plus Add Customer and
 
 from __future__ import annotations
 
-import importlib
 import re
 from decimal import Decimal
 from urllib.parse import parse_qs, urlparse
@@ -14,20 +13,10 @@ from playwright.sync_api import expect
 from credits.models import Credit, CreditBatch
 from customers.models import Customer
 from tests.factories import CustomerFactory, credit_for, invoice_for
-from tests.ledger import keep_staff_groups  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(autouse=True)
-def staff_groups(keep_staff_groups, transactional_db):  # noqa: F811 - the fixture imported above
-    """The staff groups come from a data migration: an earlier live-server test's flush removed them
-    (and keep_staff_groups puts them back after this test's flush, for the tests that follow)."""
-    from django.contrib.auth.models import Group, Permission
-
-    for name, codes in importlib.import_module("credits.migrations.0004_staff_groups").GROUPS.items():
-        group, _ = Group.objects.get_or_create(name=name)
-        group.permissions.add(*(Permission.objects.get(content_type__app_label=code.split(".")[0], codename=code.split(".")[1]) for code in codes))
 
 
 def open_view_all(page) -> None:
