@@ -102,7 +102,7 @@ def test_it_finds_an_assignment_removed_without_its_triggers(ledger):
         sql("DELETE FROM credits_creditassignment WHERE invoice_id = %s", [first.pk])
     out = failing_check_ledger()
     assert f"Credit #{credit.pk}: assigned is 250.00 but the rows say 150.00" in out
-    assert f"Invoice {first}: credited is 100.00 but the rows say 0" in out
+    assert f"Invoice {first}: credited is 100.00 but the rows say 0.00" in out
 
 
 def test_it_finds_an_over_assigned_credit_and_an_over_settled_invoice(ledger):

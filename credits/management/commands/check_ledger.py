@@ -19,7 +19,7 @@ INVOICE_MISMATCHES = """
 WITH expected AS (
     SELECT i.id, i.number, i.total, i.paid, i.credited, i.outstanding, i.status,
            i.voided_at IS NOT NULL AS void,
-           COALESCE(l.total, 0) AS e_total, COALESCE(p.paid, 0) AS e_paid, COALESCE(a.credited, 0) AS e_credited
+           COALESCE(l.total, 0.00) AS e_total, COALESCE(p.paid, 0.00) AS e_paid, COALESCE(a.credited, 0.00) AS e_credited
     FROM billing_invoice i
     LEFT JOIN (SELECT invoice_id, SUM(amount) AS total FROM billing_invoiceline GROUP BY invoice_id) l ON l.invoice_id = i.id
     LEFT JOIN (SELECT invoice_id, SUM(amount) AS paid FROM billing_payment GROUP BY invoice_id) p ON p.invoice_id = i.id
@@ -27,7 +27,7 @@ WITH expected AS (
         ON a.invoice_id = i.id
 ), judged AS (
     SELECT *,
-        CASE WHEN void THEN 0 ELSE e_total - e_paid - e_credited END AS e_outstanding,
+        CASE WHEN void THEN 0.00 ELSE e_total - e_paid - e_credited END AS e_outstanding,
         CASE
             WHEN void THEN 'void'
             WHEN e_total > 0 AND e_total <= e_paid + e_credited THEN 'paid'
@@ -46,7 +46,7 @@ ORDER BY number
 
 CREDIT_MISMATCHES = """
 WITH expected AS (
-    SELECT c.id, c.amount, c.assigned, c.remaining, c.status, COALESCE(a.assigned, 0) AS e_assigned
+    SELECT c.id, c.amount, c.assigned, c.remaining, c.status, COALESCE(a.assigned, 0.00) AS e_assigned
     FROM credits_credit c
     LEFT JOIN (SELECT credit_id, SUM(amount) AS assigned FROM credits_creditassignment GROUP BY credit_id) a
         ON a.credit_id = c.id
@@ -68,7 +68,7 @@ ORDER BY id
 
 # Assignments whose credit or invoice is missing, of another customer, or void.
 ASSIGNMENT_MISMATCHES = """
-SELECT a.id, a.credit_id, a.invoice_id, c.id IS NULL, i.id IS NULL, c.customer_id, i.customer_id, i.voided_at IS NOT NULL
+SELECT a.id, a.credit_id, a.invoice_id, c.id IS NULL, i.id IS NULL, c.customer_id, i.customer_id
 FROM credits_creditassignment a
 LEFT JOIN credits_credit c ON c.id = a.credit_id
 LEFT JOIN billing_invoice i ON i.id = a.invoice_id
@@ -116,7 +116,7 @@ def find_mismatches() -> Iterator[str]:
         if e_assigned > amount:
             detail = ", ".join(filter(None, [detail, f"its assignments ({e_assigned}) exceed its amount ({amount})"]))
         yield f"Credit #{pk}: {detail}"
-    for pk, credit_id, invoice_id, no_credit, no_invoice, credit_customer, invoice_customer, _void in _rows(ASSIGNMENT_MISMATCHES):
+    for pk, credit_id, invoice_id, no_credit, no_invoice, credit_customer, invoice_customer in _rows(ASSIGNMENT_MISMATCHES):
         if no_credit or no_invoice:
             detail = f"credit #{credit_id} or invoice id {invoice_id} does not exist"
         elif credit_customer != invoice_customer:
