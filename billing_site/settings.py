@@ -96,6 +96,9 @@ DATABASES = {
     "default": dj_database_url.config(
         default="postgres://postgres@127.0.0.1:5432/studio_billing",
         conn_max_age=int(os.environ.get("DJANGO_CONN_MAX_AGE", "0")),
+        # A persistent connection that PostgreSQL dropped (restart, failover, idle timeout) is replaced
+        # before the request uses it, instead of failing that request with a 500.
+        conn_health_checks=True,
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
