@@ -1,0 +1,137 @@
+"""Many staff at once, over real HTTP: gunicorn (2 workers × 8 threads, DEBUG off) against the test database.
+
+50 requests assign from one credit to several invoices while 50 others pay one invoice, all released
+together. Nothing may be over-assigned or over-settled, every success must be in the ledger (no lost
+update), no request may fail with a 500, and check_ledger must be clean afterwards. The same form sent
+from two tabs at once must create one credit (and one batch).
+
+`make soak` sends SOAK_REQUESTS=500 of each instead of 50.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.db.models import Sum
+from django.utils import timezone
+
+from billing.models import Invoice, Payment
+from credits.models import Credit, CreditAssignment, CreditBatch
+from tests.conftest import PASSWORD
+from tests.factories import CustomerFactory, UserFactory, credit_for, invoice_for
+from tests.ledger import assert_ledger_clean, keep_staff_groups  # noqa: F401 - fixture
+from tests.security.server import Browser, Gunicorn, Response, collectstatic, server_password
+
+REQUESTS = int(os.environ.get("SOAK_REQUESTS", "50"))
+# What a refused request may say: the credit or the invoice has run out (checked in Python, or by the database's rules).
+ASSIGN_REFUSALS = ("left to assign", "has only", "That is more than the credit has left to assign.", "Someone else changed this")
+PAY_REFUSALS = ("outstanding on", "This invoice is already paid.", "That is more than the invoice has outstanding.", "Someone else changed this")
+
+
+@pytest.fixture(scope="module")
+def server(django_db_setup):
+    collectstatic()
+    running = Gunicorn(workers=2, threads=8)
+    yield running
+    running.stop()
+
+
+def all_at_once(jobs) -> list[Response | Exception]:
+    """Run every job on its own thread, released together by a barrier; each job's response or exception."""
+    barrier = threading.Barrier(len(jobs))
+
+    def run(job):
+        barrier.wait(timeout=60)
+        try:
+            return job()
+        except Exception as error:  # noqa: BLE001 - judged by the test
+            return error
+
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        return list(pool.map(run, jobs))
+
+
+def person(server, *groups: str) -> tuple[object, Browser]:
+    user = UserFactory(groups=list(groups))
+    server_password(user, PASSWORD)
+    return user, Browser(server.url).log_in(user.username, PASSWORD)
+
+
+@pytest.mark.usefixtures("keep_staff_groups")  # before transactional_db, so it tidies up after the flush
+def test_staff_racing_over_http_never_over_assign_lose_an_update_or_see_a_500(server, transactional_db):
+    amy, ben = CustomerFactory(), CustomerFactory()
+    invoices = [invoice_for(amy, "40.00") for _ in range(5)]
+    credit = credit_for(amy, "100.00")
+    bill = invoice_for(ben, "100.00")
+    sessions = [person(server, "Billing staff")[1] for _ in range(4)]
+    today = timezone.localdate().isoformat()
+
+    def assign(i: int):
+        return lambda: sessions[i % 4].post(f"/billing/credits/{credit.pk}/assignments/add/", {f"invoice-{invoices[i % 5].pk}": "10.00"})
+
+    def pay(i: int):
+        data = {"invoice": bill.pk, "amount": "7.00", "date": today, "method": "card", "idempotency_key": uuid.uuid4().hex}
+        return lambda: sessions[i % 4].post("/billing/payments/new/", data)
+
+    results = all_at_once([assign(i) for i in range(REQUESTS)] + [pay(i) for i in range(REQUESTS)])
+    assigns, pays = results[:REQUESTS], results[REQUESTS:]
+
+    errors = [r for r in results if isinstance(r, Exception)]
+    assert not errors, errors[:3]
+    statuses = sorted({r.status for r in results})
+    assert statuses == [303, 422], f"{statuses}\n{server.output()}"
+    for response in assigns:
+        assert response.status == 303 or any(text in response.body for text in ASSIGN_REFUSALS), response.body[:3000]
+    for response in pays:
+        assert response.status == 303 or any(text in response.body for text in PAY_REFUSALS), response.body[:3000]
+
+    credit.refresh_from_db()
+    bill.refresh_from_db()
+    assigned_ok = sum(1 for r in assigns if r.status == 303)
+    paid_ok = sum(1 for r in pays if r.status == 303)
+    # Every success is in the ledger, nothing more: and as many succeeded as the money allowed.
+    assert credit.assigned == Decimal("10.00") * assigned_ok == Decimal("100.00")
+    assert CreditAssignment.objects.filter(credit=credit).count() == assigned_ok
+    for invoice in Invoice.objects.filter(pk__in=[i.pk for i in invoices]):
+        assert invoice.credited <= invoice.total
+    assert bill.paid == Payment.objects.filter(invoice=bill).aggregate(s=Sum("amount"))["s"] == Decimal("7.00") * paid_ok
+    assert paid_ok == 14 and bill.outstanding == Decimal("2.00")
+    assert_ledger_clean()
+    out = io.StringIO()
+    call_command("check_ledger", stdout=out)
+    assert "Ledger OK" in out.getvalue()
+
+
+@pytest.mark.usefixtures("keep_staff_groups")
+def test_the_same_add_credit_form_from_two_tabs_at_once_makes_one_credit(server, transactional_db):
+    amy = CustomerFactory()
+    _, tab = person(server, "Billing staff")
+    form = {"customer": amy.pk, "date": timezone.localdate().isoformat(), "amount": "25.00", "reason": "goodwill", "note": "Two tabs",
+            "auto_apply": "on", "idempotency_key": uuid.uuid4().hex}
+    results = all_at_once([lambda: tab.post("/billing/add-credit/", form) for _ in range(2)])
+    assert [r.status for r in results] == [303, 303], results
+    assert results[0].headers["location"] == results[1].headers["location"]
+    results = [tab.post("/billing/add-credit/", form) for _ in range(5)]  # and pressed Create five more times
+    assert {r.status for r in results} == {303}
+    assert Credit.objects.filter(customer=amy).count() == 1
+
+
+@pytest.mark.usefixtures("keep_staff_groups")
+def test_the_same_bulk_credit_form_from_two_tabs_at_once_makes_one_batch(server, transactional_db):
+    people = CustomerFactory.create_batch(3)
+    _, tab = person(server, "Managers")
+    form = {"customer": [p.pk for p in people], "date": timezone.localdate().isoformat(), "amount": "5.00", "reason": "goodwill",
+            "note": "Snow day", "auto_apply": "on", "idempotency_key": uuid.uuid4().hex, "expected_count": "3"}
+    results = all_at_once([lambda: tab.post("/billing/credits/bulk/", form) for _ in range(2)])
+    assert [r.status for r in results] == [303, 303], results
+    results = [tab.post("/billing/credits/bulk/", form) for _ in range(5)]
+    assert {r.status for r in results} == {303}
+    assert CreditBatch.objects.count() == 1
+    assert Credit.objects.count() == 3
