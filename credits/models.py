@@ -17,7 +17,7 @@ from django.db import models
 from django.db.models import Case, F, Q, Value, When
 from django.urls import reverse
 
-from billing.models import _keep_parent_sum
+from billing.models import BULK_DELETE_EVENT, BULK_INSERT_EVENT, _keep_parent_sum
 from billing_site.money import MAX_AMOUNT, ZERO, MoneyField
 
 
@@ -108,7 +108,7 @@ class CreditBatch(models.Model):
         return self.undone_at is not None
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(), exclude=["remaining", "status"])
+@pghistory.track(BULK_INSERT_EVENT, pghistory.UpdateEvent(), BULK_DELETE_EVENT, exclude=["remaining", "status"])
 class Credit(models.Model):
     customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="credits")
     date = models.DateField(default=datetime.date.today, help_text="Payment date")
@@ -169,7 +169,7 @@ class Credit(models.Model):
         return reverse("credits:detail", args=[self.pk])
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.DeleteEvent())
+@pghistory.track(BULK_INSERT_EVENT, BULK_DELETE_EVENT)
 class CreditAssignment(models.Model):
     credit = models.ForeignKey(Credit, on_delete=models.PROTECT, related_name="assignments")
     invoice = models.ForeignKey("billing.Invoice", on_delete=models.PROTECT, related_name="credit_assignments")
