@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 
-from .config import BENCH_ADMIN, BUSY_CREDITS, BUSY_INVOICES, BUSY_NAME, SPLIT_PARTS, Size, tag_for
+from .config import BENCH_ADMIN, BUSY_NAME, SPLIT_PARTS, Size, tag_for
 
 SPLIT_NOTE = "Cancelled classes, split over six invoices"
 
@@ -62,7 +62,7 @@ def _tag_customers(size: Size, count: int) -> str:
     return tag
 
 
-def _busy_customer(manager, staff):
+def _busy_customer(size: Size, manager, staff):
     """A family with 300 invoices and 100 credits; one credit split over six invoices."""
     from billing import services as billing
     from billing.models import Invoice
@@ -72,14 +72,15 @@ def _busy_customer(manager, staff):
     from customers import services as customers
     from customers.models import Customer
 
+    busy_invoices, busy_credits = size.busy
     busy = Customer.objects.filter(name=BUSY_NAME).order_by("id").first()
     if busy is None:
         busy = customers.create_customer(name=BUSY_NAME, email="busy.family@bench.example", phone="07700 900300",
                                          tags=["Ballet Tue 4pm", "Swim Sat 10am"], by=manager)
     day = today()
     have = Invoice.objects.filter(customer=busy).count()
-    for number in range(have, BUSY_INVOICES):
-        issued = day - datetime.timedelta(days=BUSY_INVOICES - number)
+    for number in range(have, busy_invoices):
+        issued = day - datetime.timedelta(days=busy_invoices - number)
         billing.create_invoice(busy, [("Ballet — weekly class", 1, "12.50"), ("Swim — lesson", 1, "9.50")],
                                issue_date=issued, by=staff)
     split = Credit.objects.filter(customer=busy, note=SPLIT_NOTE).first()
@@ -89,7 +90,7 @@ def _busy_customer(manager, staff):
         credits.assign_credit(split, {invoice: "20.00" for invoice in oldest}, by=staff)
     reasons = ["refund", "goodwill", "cancelled_class", "adjustment", "write_off", "other"]
     have = Credit.objects.filter(customer=busy).count()
-    for number in range(have, BUSY_CREDITS):
+    for number in range(have, busy_credits):
         credits.add_credit(busy, f"{5 + number % 20}.00", date=day - datetime.timedelta(days=number), reason=reasons[number % 6],
                            auto_apply=number % 3 != 0, by=staff)
     return busy, split
@@ -101,8 +102,8 @@ def ensure(size: Size) -> Fixtures:
 
     manager, staff = User.objects.get(username="manager"), User.objects.get(username="staff")
     admin = _admin()
-    tags = {count: _tag_customers(size, count) for count in sorted({size.bulk_customers, *size.memory_customers})}
-    busy, split = _busy_customer(manager, staff)
+    tags = {count: _tag_customers(size, count) for count in sorted({size.bulk_customers, *size.memory_customers, *size.invoice_memory_customers})}
+    busy, split = _busy_customer(size, manager, staff)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE customers_customer")
     return Fixtures(manager.pk, staff.pk, admin.pk, busy.pk, split.pk, tags)

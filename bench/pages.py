@@ -100,7 +100,7 @@ def measure(size: Size, fx: Fixtures, requests: int) -> list[Row]:
         _page_row("Billing › Credits, status + reason filter",
                   sample(manager, "/billing/credits/?status=unassigned&reason=refund", requests),
                   sample(admin, "/admin/credits/credit/?status__exact=unassigned&reason__exact=refund", requests)),
-        _page_row("Customer Billing tab (300 invoices, 100 credits)", sample(manager, f"/customers/{fx.busy_customer_id}/billing/", requests)),
+        _page_row(f"Customer Billing tab ({size.busy[0]} invoices, {size.busy[1]} credits)", sample(manager, f"/customers/{fx.busy_customer_id}/billing/", requests)),
         _page_row("Credit Assignments tab", sample(manager, f"/billing/credits/{fx.split_credit_id}/assignments/", requests)),
         _page_row("Assignments › Add panel (htmx)",
                   sample(manager, f"/billing/credits/{fx.split_credit_id}/assignments/add/", requests, HTMX)),

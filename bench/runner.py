@@ -29,11 +29,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rebuild", action="store_true", help="build the data again even if a bench database of this size exists")
     parser.add_argument("--requests", type=int, default=int(os.environ.get("BENCH_REQUESTS") or 60),
                         help="requests per page for p50/p95 (at least 50 for the record; default 60)")
-    parser.add_argument("--repeat", type=int, default=int(os.environ.get("BENCH_REPEAT") or 5),
-                        help="runs of each bulk write and its baseline (median; default 5)")
+    parser.add_argument("--repeat", type=int, default=int(os.environ.get("BENCH_REPEAT") or 3),
+                        help="runs of each bulk write and its baseline (median; default 3)")
+    parser.add_argument("--invoice-repeat", type=int, default=int(os.environ.get("BENCH_INVOICE_REPEAT") or 1),
+                        help="runs of the invoice run and its baseline (each takes tens of seconds at full size; default 1)")
     parser.add_argument("--duration", type=float, default=float(os.environ.get("BENCH_DURATION") or 30),
                         help="seconds of each wrk load (env BENCH_DURATION; default 30)")
     parser.add_argument("--connections", type=int, default=int(os.environ.get("BENCH_CONNECTIONS") or 8), help="wrk connections")
+    parser.add_argument("--only", default="", help="comma-separated parts to run: writes, pages, load, memory (default: all)")
     parser.add_argument("--skip-load", action="store_true", help="no gunicorn/wrk throughput")
     parser.add_argument("--skip-memory", action="store_true", help="no peak-memory subprocesses")
     parser.add_argument("--check-ledger", action=argparse.BooleanOptionalAction, default=True,
@@ -178,30 +181,43 @@ def main(argv: list[str] | None = None) -> int:
         f"(shared_buffers {about['shared_buffers']}), Python {about['python']}; load average {about['load_average_at_start'][0]:.1f}.")
     say("Latency: in-process django.test.Client (force_login, DEBUG off, the whole middleware stack); "
         "throughput: gunicorn over loopback with wrk.")
+    parts = set(filter(None, args.only.split(","))) or {"writes", "pages", "load", "memory"}
     n = size.bulk_customers
-    say(f"Bulk writes for {n:,} customers ({args.repeat} runs each, rolled back)…")
-    rows.append(writes.measure_bulk_credits(fx, n, args.repeat))
-    from django.test import Client
+    if "writes" in parts:
+        say(f"Bulk writes for {n:,} customers ({args.repeat} runs each, rolled back)…")
+        cleared = writes.vacuum()
+        say(f"  VACUUM of the written tables: {cleared:.1f} s")
+        rows.append(writes.measure_bulk_credits(fx, n, args.repeat))
+        from django.test import Client
 
-    client = Client()
-    client.force_login(pages._user(fx.manager_id))
-    rows.append(writes.measure_bulk_post(client, fx, n, args.repeat))
-    client.logout()
-    rows.append(writes.measure_invoice_run(fx, n, args.repeat))
-    say(f"Pages ({args.requests} requests each)…")
-    rows += pages.measure(size, fx, args.requests)
-    if args.skip_load:
+        client = Client()
+        client.force_login(pages._user(fx.manager_id))
+        rows.append(writes.measure_bulk_post(client, fx, n, args.repeat))
+        client.logout()
+        writes.vacuum()
+        rows.append(writes.measure_invoice_run(fx, n, args.invoice_repeat))
+        writes.vacuum()
+    if "pages" in parts:
+        say(f"Pages ({args.requests} requests each)…")
+        rows += pages.measure(size, fx, args.requests)
+    if "load" not in parts:
+        pass
+    elif args.skip_load:
         say("Throughput skipped (--skip-load).")
     elif not load.wrk_available():
         rows.append(Row("Throughput (gunicorn + wrk)", "not measured: wrk is not installed (apt-get install wrk)", met=False))
     else:
         say(f"Throughput under gunicorn, {args.duration:g} s per load…")
         rows += load.measure(size, fx, secret_key=secret_key, seconds=args.duration, connections=args.connections, threads=2)
-    if args.skip_memory:
+    if "memory" not in parts:
+        pass
+    elif args.skip_memory:
         say("Peak memory skipped (--skip-memory).")
     else:
         say("Peak memory, each in a fresh process…")
         rows += memory.measure(size, fx)
+    if "memory" in parts and not args.skip_memory:
+        writes.vacuum()
     if args.check_ledger:
         rows.append(check_ledger())
     elapsed = time.monotonic() - started
