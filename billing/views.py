@@ -16,10 +16,9 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Sum
 from django.forms import Form
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect
 from django_tables2 import RequestConfig
 from django_tables2.paginators import LazyPaginator
 
@@ -28,6 +27,14 @@ from billing_site.history import history
 from billing_site.ledger import today
 from billing_site.money import ZERO, format_money
 from billing_site.permissions import permission_required
+from billing_site.web import (
+    add_service_errors,
+    customer_choices,
+    customer_or_none,
+    pk_or_none,
+    see_other,
+    wants_partial,
+)
 from credits import services as credits
 from credits.models import Credit
 from customers.models import Customer
@@ -54,26 +61,7 @@ def _paginate(request: HttpRequest, table) -> None:
 
 def _page(request: HttpRequest, template: str, partial: str, context: dict, status: int = 200) -> HttpResponse:
     """The whole page, or only its partial for htmx (but the whole page when htmx restores history after Back)."""
-    wants_partial = request.htmx and not request.htmx.history_restore_request
-    return render(request, f"{template}#{partial}" if wants_partial else template, context, status=status)
-
-
-def _see_other(request: HttpRequest, url: str) -> HttpResponse:
-    """After a successful POST: a 303 for a plain form, HX-Redirect for htmx (a full load shows the message)."""
-    if request.htmx:
-        return HttpResponseClientRedirect(url)
-    response = HttpResponseRedirect(url)
-    response.status_code = 303
-    return response
-
-
-def _add_service_errors(form: Form, error: ValidationError) -> None:
-    """A service's ValidationError, next to the field it names (or above the form)."""
-    if hasattr(error, "error_dict"):
-        for field, field_messages in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, field_messages)
-    else:
-        form.add_error(None, error.messages)
+    return render(request, f"{template}#{partial}" if wants_partial(request) else template, context, status=status)
 
 
 @contextlib.contextmanager
@@ -102,12 +90,6 @@ def _made_with(model, key: str, **snapshot) -> int | None:
     return events.values_list("pgh_obj_id", flat=True).first()
 
 
-def _pk(value: object) -> int | None:
-    """A primary key from a query string or form value, or None if it is not one."""
-    text = str(value or "").strip()
-    return int(text) if text.isascii() and text.isdigit() and len(text) < 19 else None
-
-
 def _search_text(value: str | None) -> str:
     """What was typed in a picker's search box (PostgreSQL text cannot hold NUL)."""
     return (value or "").replace("\x00", "")[:100]
@@ -129,26 +111,13 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
     return _page(request, "billing/invoice_list.html", "table", {"filter": filters, "table": table})
 
 
-def _customer_choices(text: str, selected: Customer | None) -> list[Customer]:
-    """Up to ten customers matching the search, with the chosen one kept first."""
-    found = list(Customer.objects.active().search(text).order_by("name", "id")[:PICKER_LIMIT]) if text.strip() else []
-    if selected is not None and selected not in found:
-        found.insert(0, selected)
-    return found
-
-
-def _customer_or_none(value: object) -> Customer | None:
-    pk = _pk(value)
-    return Customer.objects.filter(pk=pk).first() if pk else None
-
-
 @require_GET
 @permission_required("billing.add_invoice")
 def customer_search(request: HttpRequest) -> HttpResponse:
     """The New invoice form's customer picker: matches as you type."""
     text = _search_text(request.GET.get("customer_q"))
-    selected = _customer_or_none(request.GET.get("customer"))
-    context = {"customers": _customer_choices(text, selected), "selected_id": selected.pk if selected else None, "customer_q": text}
+    selected = customer_or_none(request.GET.get("customer"))
+    context = {"customers": customer_choices(text, selected), "selected_id": selected.pk if selected else None, "customer_q": text}
     return render(request, "billing/_customer_choices.html", context)
 
 
@@ -170,14 +139,14 @@ def _create_invoice(request: HttpRequest, form: InvoiceForm, lines, customer: Cu
                 customer, lines.lines(), issue_date=data["issue_date"], due_date=data["due_date"], by=request.user
             )
     except ValidationError as error:
-        _add_service_errors(form, error)
+        add_service_errors(form, error)
         return None
 
 
 @require_http_methods(["GET", "POST"])
 @permission_required("billing.add_invoice")
 def invoice_add(request: HttpRequest) -> HttpResponse:
-    fixed = get_object_or_404(Customer, pk=pk) if (pk := _pk(request.GET.get("customer"))) else None
+    fixed = get_object_or_404(Customer, pk=pk) if (pk := pk_or_none(request.GET.get("customer"))) else None
     status, show_errors = 200, True
     if request.method == "POST":
         add_line, find = "add_line" in request.POST, "find_customer" in request.POST
@@ -191,9 +160,9 @@ def invoice_add(request: HttpRequest) -> HttpResponse:
                 invoice = _create_invoice(request, form, lines, fixed or form.cleaned_data["customer"])
                 if invoice is not None:
                     messages.success(request, _invoice_created_message(invoice))
-                    return _see_other(request, invoice.get_absolute_url())
+                    return see_other(request, invoice.get_absolute_url())
             status = 422
-        selected = fixed or _customer_or_none(form["customer"].value())
+        selected = fixed or customer_or_none(form["customer"].value())
     else:
         form = InvoiceForm(initial={**InvoiceForm.defaults(), "customer": fixed.pk if fixed else None})
         lines = line_formset()
@@ -204,7 +173,7 @@ def invoice_add(request: HttpRequest) -> HttpResponse:
         "lines": lines,
         "show_errors": show_errors,
         "fixed_customer": fixed,
-        "customers": [] if fixed else _customer_choices(customer_q, selected),
+        "customers": [] if fixed else customer_choices(customer_q, selected),
         "selected_id": selected.pk if selected else None,
         "customer_q": customer_q,
     }
@@ -264,7 +233,7 @@ def invoice_apply_credit(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, f"{format_money(applied)} of available credit was applied to {invoice}.")
         else:
             messages.info(request, "No available credit to apply.")
-    return _see_other(request, invoice.get_absolute_url())
+    return see_other(request, invoice.get_absolute_url())
 
 
 @require_http_methods(["GET", "POST"])
@@ -278,14 +247,14 @@ def invoice_void(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             billing.void_invoice(invoice, by=request.user)
         except ValidationError as error:
-            _add_service_errors(form, error)
+            add_service_errors(form, error)
             status = 422
         else:
             message = f"{invoice} voided."
             if released > 0:
                 message += f" {format_money(released)} of credit was released to {invoice.customer.name}’s account."
             messages.success(request, message)
-            return _see_other(request, invoice.get_absolute_url())
+            return see_other(request, invoice.get_absolute_url())
     context = {
         "invoice": invoice,
         "form": form,
@@ -317,7 +286,7 @@ def _invoice_choices(text: str, selected: Invoice | None) -> list[Invoice]:
 
 
 def _invoice_or_none(value: object) -> Invoice | None:
-    pk = _pk(value)
+    pk = pk_or_none(value)
     return Invoice.objects.select_related("customer").filter(pk=pk).first() if pk else None
 
 
@@ -339,7 +308,7 @@ def _record_payment(request: HttpRequest, form: PaymentForm, invoice: Invoice) -
             if not _made_with(Payment, data["idempotency_key"], invoice_id=invoice.pk):
                 billing.record_payment(invoice, data["amount"], date=data["date"], method=data["method"], by=request.user)
     except ValidationError as error:
-        _add_service_errors(form, error)
+        add_service_errors(form, error)
         return False
     return True
 
@@ -347,7 +316,7 @@ def _record_payment(request: HttpRequest, form: PaymentForm, invoice: Invoice) -
 @require_http_methods(["GET", "POST"])
 @permission_required("billing.add_payment")
 def payment_add(request: HttpRequest) -> HttpResponse:
-    fixed = _get_invoice(pk) if (pk := _pk(request.GET.get("invoice"))) else None
+    fixed = _get_invoice(pk) if (pk := pk_or_none(request.GET.get("invoice"))) else None
     status = 200
     if request.method == "POST":
         if "find_invoice" in request.POST:
@@ -359,7 +328,7 @@ def payment_add(request: HttpRequest) -> HttpResponse:
                 if _record_payment(request, form, invoice):
                     amount = format_money(form.cleaned_data["amount"])
                     messages.success(request, f"Payment of {amount} recorded on {invoice} for {invoice.customer.name}.")
-                    return _see_other(request, invoice.get_absolute_url())
+                    return see_other(request, invoice.get_absolute_url())
             status = 422
         selected = fixed or _invoice_or_none(form["invoice"].value())
     else:

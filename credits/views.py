@@ -15,14 +15,19 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import HttpResponseClientRedirect
 from django_tables2 import RequestConfig
 from django_tables2.paginators import LazyPaginator
 
@@ -30,17 +35,31 @@ from billing.models import Invoice, InvoiceStatus
 from billing_site.history import history
 from billing_site.money import ZERO, format_money, parse_amount
 from billing_site.permissions import permission_required
-from customers.models import Customer
+from billing_site.web import (
+    add_service_errors,
+    customer_choices,
+    customer_or_none,
+    see_other,
+    wants_partial,
+)
 
 from . import services
-from .forms import AGAIN_LABEL, AddCreditForm, AssignForm, BulkCreditForm, CreditFilter, Selection, UpdateCreditForm, read_selection
+from .forms import (
+    AGAIN_LABEL,
+    AddCreditForm,
+    AssignForm,
+    BulkCreditForm,
+    CreditFilter,
+    Selection,
+    UpdateCreditForm,
+    read_selection,
+)
 from .models import Credit, CreditAssignment, CreditBatch, CreditStatus, Reason
 from .tables import BatchCreditTable, CreditTable, url_of
 
 PAGE = {"paginator_class": LazyPaginator, "per_page": 25}
 # An identical credit by the same person this recently is most likely the same form sent again.
 TWIN_WINDOW = datetime.timedelta(minutes=10)
-SEARCH_RESULTS = 10
 TAG_SAMPLE = 5000
 PREVIEW = 5
 
@@ -75,31 +94,8 @@ def _customer_billing_url(customer_id: int) -> str:
     return _reverse_or_none("customers:billing", customer_id) or reverse("credits:list")
 
 
-def _go(request: HttpRequest, url: str) -> HttpResponse:
-    """After a successful POST: a 303 to the next page, or a full-page redirect for htmx."""
-    if request.htmx:
-        return HttpResponseClientRedirect(url)
-    response = HttpResponseRedirect(url)
-    response.status_code = 303
-    return response
-
-
-def _add_errors(form, error: ValidationError) -> None:
-    """A service's ValidationError, next to the field it names (or above the form)."""
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
-
-
-def _wants_partial(request: HttpRequest) -> bool:
-    """htmx asked for a region; a history restore (back button after a cache miss) needs the whole page."""
-    return bool(request.htmx) and not request.htmx.history_restore_request
-
-
 def _partial(request: HttpRequest, template: str, name: str) -> str:
-    return f"{template}#{name}" if _wants_partial(request) else template
+    return f"{template}#{name}" if wants_partial(request) else template
 
 
 def _table(request: HttpRequest, table):
@@ -110,29 +106,15 @@ def _table(request: HttpRequest, table):
 # Add Credit ----------------------------------------------------------------------------------
 
 
-def _customer_choices(query: str, chosen: Customer | None) -> list[Customer]:
-    """The picker's options: the customer already chosen first, then up to ten matches."""
-    found = list(Customer.objects.active().search(query).order_by("name", "id")[:SEARCH_RESULTS]) if query.strip() else []
-    if chosen is not None:
-        found = [chosen] + [customer for customer in found if customer.pk != chosen.pk]
-    return found
-
-
-def _chosen_customer(value: str | None) -> Customer | None:
-    if value and value.isascii() and value.isdigit() and len(value) <= 18:
-        return Customer.objects.filter(pk=value).first()
-    return None
-
-
 @require_GET
 @permission_required("customers.view_customer")
 def customer_search(request: HttpRequest) -> HttpResponse:
     """The Add Credit picker's results as you type: customers (name + email) as radio options."""
     query = request.GET.get("customer_q", "")[:200]
-    if not _wants_partial(request):
+    if not wants_partial(request):
         return HttpResponseRedirect(f"{reverse('credits:add')}?{request.GET.urlencode()}")
-    chosen = _chosen_customer(request.GET.get("customer"))
-    context = {"choices": _customer_choices(query, chosen), "chosen_id": chosen.pk if chosen else None, "customer_q": query}
+    chosen = customer_or_none(request.GET.get("customer"))
+    context = {"choices": customer_choices(query, chosen), "chosen_id": chosen.pk if chosen else None, "customer_q": query}
     return render(request, "credits/_customer_results.html", context)
 
 
@@ -143,7 +125,7 @@ def credit_add(request: HttpRequest) -> HttpResponse:
     """One credit; with ?customer=<id> (from a profile's Billing tab) the customer is fixed."""
     fixed = None
     if "customer" in request.GET:
-        fixed = _chosen_customer(request.GET["customer"])
+        fixed = customer_or_none(request.GET["customer"])
         if fixed is None:
             raise Http404("No such customer.")
     next_url = _safe_next(request)
@@ -160,9 +142,9 @@ def credit_add(request: HttpRequest) -> HttpResponse:
                 messages.success(request, f"Credit of {format_money(credit.amount)} added for {credit.customer.name}.")
                 # Opened from a profile (customer fixed): back to that customer's Billing tab.
                 back = next_url or (_reverse_or_none("customers:billing", fixed.pk) if fixed else None)
-                return _go(request, back or credit.get_absolute_url())
+                return see_other(request, back or credit.get_absolute_url())
         status = 422
-        chosen = fixed or _chosen_customer(request.POST.get("customer"))
+        chosen = fixed or customer_or_none(request.POST.get("customer"))
     else:
         form = AddCreditForm(initial={"customer": fixed.pk} if fixed else None)
         chosen, twin = fixed, None
@@ -173,7 +155,7 @@ def credit_add(request: HttpRequest) -> HttpResponse:
         "next": next_url,
         "cancel_url": next_url or reverse("credits:list"),
         "customer_q": query,
-        "choices": [] if fixed else _customer_choices(query, chosen),
+        "choices": [] if fixed else customer_choices(query, chosen),
         "chosen_id": chosen.pk if chosen else None,
         "twin": twin,
     }
@@ -195,7 +177,7 @@ def _create_credit(request: HttpRequest, form: AddCreditForm) -> tuple[Credit | 
             auto_apply=fields["auto_apply"], idempotency_key=fields["idempotency_key"], by=request.user,
         )
     except ValidationError as error:
-        _add_errors(form, error)
+        add_service_errors(form, error)
         return None, None
     return credit, None
 
@@ -292,16 +274,16 @@ def credit_bulk(request: HttpRequest) -> HttpResponse:
                         auto_apply=fields["auto_apply"], idempotency_key=fields["idempotency_key"], by=request.user,
                     )
                 except ValidationError as error:
-                    _add_errors(form, error)
+                    add_service_errors(form, error)
                 else:
                     messages.success(request, f"{batch.count:,} credits of {format_money(batch.amount)} added "
                                               f"({format_money(batch.total)} in total).")
-                    return _go(request, batch.get_absolute_url())
+                    return see_other(request, batch.get_absolute_url())
         status = 422
     else:
         form = BulkCreditForm(initial={"amount": request.GET.get("amount", "")} if request.GET.get("amount") else None)
     context = {"form": form, "twin": twin, **_selection_context(selection, data.get("amount", ""))}
-    if _wants_partial(request) and request.method == "GET":
+    if wants_partial(request) and request.method == "GET":
         return render(request, "credits/bulk.html#selection", context)
     context["tags"] = _tags() if selection.by_filter else []
     return render(request, "credits/bulk.html", context, status=status)
@@ -336,7 +318,7 @@ def batch_undo(request: HttpRequest, pk: int) -> HttpResponse:
             error = " ".join(refusal.messages)
         else:
             messages.success(request, f"Bulk batch #{batch.pk} undone: its {batch.count:,} credits were removed.")
-            return _go(request, batch.get_absolute_url())
+            return see_other(request, batch.get_absolute_url())
     elif batch.is_undone:
         error = services.BATCH_UNDONE
     status = 422 if error and request.method == "POST" else 200
@@ -437,10 +419,10 @@ def credit_edit(request: HttpRequest, pk: int) -> HttpResponse:
                     auto_apply=fields["auto_apply"], version=fields["version"], by=request.user,
                 )
             except ValidationError as error:
-                _add_errors(form, error)
+                add_service_errors(form, error)
             else:
                 messages.success(request, f"Credit for {credit.customer.name} modified.")
-                return _go(request, credit.get_absolute_url())
+                return see_other(request, credit.get_absolute_url())
         status = 422
     else:
         form = UpdateCreditForm.for_credit(credit)
@@ -475,7 +457,7 @@ def credit_delete(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             again = "".join(f" {invoice} is {invoice.status_label} again." for invoice in reopened)
             messages.success(request, f"Credit of {format_money(credit.amount)} for {credit.customer.name} deleted.{again}")
-            return _go(request, _safe_next(request) or _customer_billing_url(credit.customer_id))
+            return see_other(request, _safe_next(request) or _customer_billing_url(credit.customer_id))
     assignments = list(credit.assignments.select_related("invoice").order_by("invoice__issue_date", "invoice_id", "id"))
     removed: dict[int, Decimal] = {}
     for assignment in assignments:
@@ -525,13 +507,13 @@ def credit_assign(request: HttpRequest, pk: int) -> HttpResponse:
             try:
                 services.assign_credit(credit, allocations, by=request.user)
             except ValidationError as error:
-                _add_errors(form, error)
+                add_service_errors(form, error)
             else:
                 total = sum((parse_amount(amount) for amount in allocations.values()), ZERO)
                 numbers = {invoice.pk: str(invoice) for invoice in invoices}
                 parts = ", ".join(f"{format_money(parse_amount(amount))} to {numbers.get(pk, pk)}" for pk, amount in allocations.items())
                 messages.success(request, f"Assigned {format_money(total)} of the credit: {parts}.")
-                return _go(request, reverse("credits:assignments", args=[credit.pk]))
+                return see_other(request, reverse("credits:assignments", args=[credit.pk]))
         status = 422
     else:
         form = AssignForm(invoices)
@@ -553,7 +535,7 @@ def credit_unassign(request: HttpRequest, pk: int, assignment_pk: int) -> HttpRe
         messages.error(request, " ".join(refusal.messages))
     else:
         messages.success(request, f"Removed the {format_money(assignment.amount)} assignment to {assignment.invoice}.")
-    return _go(request, reverse("credits:assignments", args=[credit.pk]))
+    return see_other(request, reverse("credits:assignments", args=[credit.pk]))
 
 
 @require_GET

@@ -3,28 +3,43 @@
 from __future__ import annotations
 
 import uuid
-from urllib.parse import urlencode
 from decimal import Decimal
+from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Page
-from django.db.models import CharField, DecimalField, F, Func, OuterRef, QuerySet, Subquery, Sum, Value
-from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleGreaterThanOrEqual, TupleLessThan, TupleLessThanOrEqual
+from django.db.models import (
+    CharField,
+    DecimalField,
+    F,
+    Func,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.fields.tuple_lookups import (
+    Tuple,
+    TupleGreaterThan,
+    TupleGreaterThanOrEqual,
+    TupleLessThan,
+    TupleLessThanOrEqual,
+)
 from django.db.models.functions import Coalesce
-from django.forms import Form
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import HttpResponseClientRedirect
 from django_tables2 import LazyPaginator, RequestConfig
 
 from billing.models import OPEN_STATUSES, Invoice
 from billing_site.history import history
 from billing_site.money import DECIMAL_PLACES, MAX_DIGITS
 from billing_site.permissions import permission_required
+from billing_site.web import add_service_errors, see_other, wants_partial
 from credits.models import Credit
 
 from . import services
@@ -78,34 +93,8 @@ def _tag_suggestions() -> list[str]:
     return list(tags[:300])
 
 
-def _partial(request: HttpRequest) -> bool:
-    """An htmx swap wants the fragment; a history restore (cache miss) needs the whole page."""
-    return bool(request.htmx) and not request.htmx.history_restore_request
-
-
 def _get_customer(pk: int) -> Customer:
     return get_object_or_404(with_balances(Customer.objects.all()), pk=pk)
-
-
-def _see_other(request: HttpRequest, url: str) -> HttpResponse:
-    """After a successful POST: a 303 for a plain form, a client redirect for htmx."""
-    if request.htmx:
-        return HttpResponseClientRedirect(url)
-    response = HttpResponseRedirect(url)
-    response.status_code = 303
-    return response
-
-
-def _add_service_errors(form: Form, error: ValidationError) -> None:
-    """Put a service's ValidationError next to the field it names, or above the form."""
-    if hasattr(error, "error_dict"):
-        for field, field_messages in error.message_dict.items():
-            target = field if field in form.fields else None
-            for message in field_messages:
-                form.add_error(target if field != NON_FIELD_ERRORS else None, message)
-    else:
-        for message in error.messages:
-            form.add_error(None, message)
 
 
 class _FromCursor(LazyPaginator):
@@ -182,7 +171,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     _add_balances(table)
     params = _filter_params(filterset)
     context = {"filter": filterset, "table": table, "can_group": can_group, "filter_params": params, "filter_query": urlencode(params)}
-    if _partial(request):
+    if wants_partial(request):
         return render(request, "customers/list.html#table", context)
     return render(request, "customers/list.html", {**context, "tag_suggestions": _tag_suggestions()})
 
@@ -196,7 +185,7 @@ def customer_matching(request: HttpRequest) -> HttpResponse:
     filterset = CustomerFilter(request.GET, queryset=Customer.objects.active())
     params = _filter_params(filterset)
     context = {"count": filterset.qs.count(), "filter_params": params, "filter_query": urlencode(params)}
-    template = "customers/matching.html#matching" if _partial(request) else "customers/matching.html"
+    template = "customers/matching.html#matching" if wants_partial(request) else "customers/matching.html"
     return render(request, template, context)
 
 
@@ -212,20 +201,20 @@ def customer_add(request: HttpRequest) -> HttpResponse:
             key = form.cleaned_data["idempotency_key"]
             # The same form sent again (resubmit, back button) shows the customer it already added.
             if key in done and (earlier := Customer.objects.filter(pk=done[key]).first()):
-                return _see_other(request, earlier.get_absolute_url())
+                return see_other(request, earlier.get_absolute_url())
             try:
                 customer = services.create_customer(**details, by=request.user)
             except ValidationError as error:
-                _add_service_errors(form, error)
+                add_service_errors(form, error)
             else:
                 request.session[ADD_KEYS] = dict(list(done.items())[-19:] + [(key, customer.pk)])
                 messages.success(request, f"{customer.name} added.")
-                return _see_other(request, customer.get_absolute_url())
+                return see_other(request, customer.get_absolute_url())
         status = 422
     else:
         form = AddCustomerForm(initial={"idempotency_key": uuid.uuid4().hex})
         status = 200
-    template = "customers/add.html#form" if _partial(request) else "customers/add.html"
+    template = "customers/add.html#form" if wants_partial(request) else "customers/add.html"
     return render(request, template, {"form": form}, status=status)
 
 
@@ -235,7 +224,7 @@ def customer_add(request: HttpRequest) -> HttpResponse:
 def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     customer = _get_customer(pk)
     context = {"customer": customer, "tab": "details"}
-    return render(request, "customers/details.html#tab" if _partial(request) else "customers/details.html", context)
+    return render(request, "customers/details.html#tab" if wants_partial(request) else "customers/details.html", context)
 
 
 @vary_on_headers("HX-Request")
@@ -249,15 +238,15 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
             try:
                 services.update_customer(customer, **form.cleaned_data, by=request.user)
             except ValidationError as error:
-                _add_service_errors(form, error)
+                add_service_errors(form, error)
             else:
                 messages.success(request, f"{form.cleaned_data['name']}'s details saved.")
-                return _see_other(request, customer.get_absolute_url())
+                return see_other(request, customer.get_absolute_url())
         # The form swaps itself in place, in the dialog or on its own page.
         template = "customers/edit.html#form" if request.htmx else "customers/edit.html"
         return render(request, template, {"customer": customer, "form": form}, status=422)
     form = CustomerForm(initial=CustomerForm.initial_for(customer))
-    template = "customers/edit.html#dialog" if _partial(request) else "customers/edit.html"
+    template = "customers/edit.html#dialog" if wants_partial(request) else "customers/edit.html"
     return render(request, template, {"customer": customer, "form": form})
 
 
@@ -282,7 +271,7 @@ def customer_billing(request: HttpRequest, pk: int) -> HttpResponse:
         # Add Credit opens the single-credit form with this customer fixed, and comes back here after Create.
         "add_credit_url": f"{reverse('credits:add')}?{urlencode({'customer': customer.pk, 'next': request.path})}",
     }
-    return render(request, "customers/billing.html#tab" if _partial(request) else "customers/billing.html", context)
+    return render(request, "customers/billing.html#tab" if wants_partial(request) else "customers/billing.html", context)
 
 
 @vary_on_headers("HX-Request")
@@ -291,4 +280,4 @@ def customer_billing(request: HttpRequest, pk: int) -> HttpResponse:
 def customer_history(request: HttpRequest, pk: int) -> HttpResponse:
     customer = _get_customer(pk)
     context = {"customer": customer, "tab": "history", "rows": history(customer, include_related=True)}
-    return render(request, "customers/history.html#tab" if _partial(request) else "customers/history.html", context)
+    return render(request, "customers/history.html#tab" if wants_partial(request) else "customers/history.html", context)
