@@ -113,6 +113,8 @@ NO_CUSTOMERS = "Choose at least one customer."
 
 def customer_ids_sql(customers: QuerySet[Customer]) -> tuple[str, list]:
     """SQL (and its parameters) selecting the ids of the chosen customers, for set-based writes."""
+    if customers.query.is_sliced:  # a slice cannot be reordered: select from it instead
+        customers = Customer.objects.filter(pk__in=customers.values("pk"))
     try:
         sql, params = customers.order_by().values("pk").query.sql_with_params()
     except EmptyResultSet:

@@ -58,6 +58,8 @@ def parse_amount(value: object, *, field: str = "amount") -> Decimal:
             message = NOT_POSITIVE if text.startswith("-") and _AMOUNT_RE.match(text[1:]) else NOT_A_NUMBER
             raise ValidationError({field: message})
         amount = Decimal(text)
+        if amount.as_tuple().exponent < -DECIMAL_PLACES:  # "10.100": what was typed has three places
+            raise ValidationError({field: TOO_MANY_PLACES})
     else:
         raise ValidationError({field: NOT_A_NUMBER})
     if not amount.is_finite():

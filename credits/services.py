@@ -25,8 +25,16 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from billing.models import OPEN_STATUSES, Invoice, InvoiceStatus
-from billing_site.ledger import NO_CUSTOMERS, check_choice, check_date, customer_ids_sql, ledger_write, lock_customer
+from billing_site.ledger import (
+    NO_CUSTOMERS,
+    check_choice,
+    check_date,
+    customer_ids_sql,
+    ledger_write,
+    lock_customer,
+)
 from billing_site.money import ZERO, format_money, parse_amount
+from billing_site.web import pk_or_none
 from customers.models import Customer
 
 from .models import Credit, CreditAssignment, CreditBatch, Reason
@@ -112,7 +120,9 @@ def _customer_ids_sql(customers: QuerySet[Customer] | Iterable[Customer | int]) 
     """SQL selecting the distinct ids of the chosen customers, without loading them."""
     if isinstance(customers, QuerySet):
         return customer_ids_sql(customers)
-    ids = {c.pk if isinstance(c, Customer) else int(c) for c in customers}
+    ids = {c.pk if isinstance(c, Customer) else pk_or_none(c) for c in customers}
+    if None in ids:
+        raise ValidationError({"customers": "Choose customers from the list."})
     query = Customer.objects.filter(pk__in=sorted(ids))
     missing = len(ids) - query.count()
     if missing:
@@ -188,7 +198,7 @@ def update_credit(
     """Modify a credit; `version` (from the form) refuses a change made on stale data."""
     lock_customer(_customer_of_credit(credit))
     locked = _lock_credit(credit)
-    if version is not None and int(version) != locked.version:
+    if version is not None and pk_or_none(version) != locked.version:
         raise ValidationError(STALE_CREDIT)
     if amount is not None:
         new_amount = parse_amount(amount)
@@ -230,7 +240,9 @@ def assign_credit(credit: Credit, allocations: Mapping[Invoice | int, Decimal | 
     """Assign parts of a credit to open invoices of the same customer: {invoice: amount, ...}."""
     amounts: dict[int, Decimal] = {}
     for invoice, value in allocations.items():
-        pk = invoice.pk if isinstance(invoice, Invoice) else int(invoice)
+        pk = invoice.pk if isinstance(invoice, Invoice) else pk_or_none(invoice)
+        if pk is None:
+            raise ValidationError(f"{invoice!r} is not an invoice.")
         amounts[pk] = amounts.get(pk, ZERO) + parse_amount(value, field=f"invoice-{pk}")
     if not amounts:
         raise ValidationError(NO_ALLOCATIONS)
@@ -303,7 +315,9 @@ def apply_available_credit(invoice: Invoice, *, by=None) -> Decimal:
 @ledger_write("undo_batch")
 def undo_batch(batch: CreditBatch, *, by=None) -> CreditBatch:
     """Delete every credit of a bulk batch, while none of them is assigned."""
-    locked = CreditBatch.objects.select_for_update().get(pk=batch.pk)
+    locked = CreditBatch.objects.select_for_update().filter(pk=batch.pk).first()
+    if locked is None:
+        raise ValidationError("This batch does not exist.")
     if locked.is_undone:
         raise ValidationError(BATCH_UNDONE)
     # Lock the batch's credits (a plain SELECT: .count() would drop FOR UPDATE) so none is assigned meanwhile.
