@@ -30,7 +30,9 @@ def ms(seconds: float | None) -> str:
 
 
 def mib(size: float | None) -> str:
-    return "–" if size is None else f"{size / 1024 / 1024:.1f} MiB"
+    if size is None:
+        return "–"
+    return f"{size / 1024:.0f} KiB" if size < 1024 * 1024 else f"{size / 1024 / 1024:.1f} MiB"
 
 
 @dataclasses.dataclass
