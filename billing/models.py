@@ -26,6 +26,26 @@ BULK_INSERT_EVENT = pghistory.InsertEvent(level=pghistory.Statement)
 BULK_DELETE_EVENT = pghistory.DeleteEvent(level=pghistory.Statement)
 
 
+def refuse_truncate_leaving(parent_table: str, column: str, name: str) -> pgtrigger.Trigger:
+    """TRUNCATE skips row triggers: refuse one that would leave a parent's stored sum without its rows.
+
+    Truncating the parents in the same statement (as a test flush does) still works.
+    """
+    return pgtrigger.Trigger(
+        name=name,
+        level=pgtrigger.Statement,
+        when=pgtrigger.After,
+        operation=pgtrigger.Truncate,
+        func=f"""
+IF EXISTS (SELECT 1 FROM {parent_table} WHERE {column} <> 0) THEN
+    RAISE EXCEPTION USING ERRCODE = 'check_violation',
+        MESSAGE = 'Truncating ' || TG_TABLE_NAME || ' alone would leave {parent_table}.{column} without its rows';
+END IF;
+RETURN NULL;
+""",
+    )
+
+
 class InvoiceStatus(models.TextChoices):
     UNPAID = "unpaid", "Awaiting payment"
     PART_PAID = "part_paid", "Part-paid"
@@ -163,6 +183,7 @@ class InvoiceLine(models.Model):
         ]
         triggers = [
             pgtrigger.Protect(name="line_is_immutable", operation=pgtrigger.Update),
+            refuse_truncate_leaving("billing_invoice", "total", "lines_truncated_alone"),
             pgtrigger.Trigger(
                 name="line_keeps_invoice_total",
                 when=pgtrigger.After,
@@ -200,6 +221,7 @@ class Payment(models.Model):
         ]
         triggers = [
             pgtrigger.Protect(name="payment_is_immutable", operation=pgtrigger.Update),
+            refuse_truncate_leaving("billing_invoice", "paid", "payments_truncated_alone"),
             pgtrigger.Trigger(
                 name="payment_keeps_invoice_paid",
                 when=pgtrigger.After,

@@ -17,7 +17,7 @@ from django.db import models
 from django.db.models import Case, F, Q, Value, When
 from django.urls import reverse
 
-from billing.models import BULK_DELETE_EVENT, BULK_INSERT_EVENT, _keep_parent_sum
+from billing.models import BULK_DELETE_EVENT, BULK_INSERT_EVENT, _keep_parent_sum, refuse_truncate_leaving
 from billing_site.money import MAX_AMOUNT, ZERO, MoneyField
 
 
@@ -184,6 +184,7 @@ class CreditAssignment(models.Model):
         ]
         triggers = [
             pgtrigger.Protect(name="assignment_is_immutable", operation=pgtrigger.Update),
+            refuse_truncate_leaving("credits_credit", "assigned", "assignments_truncated_alone"),
             pgtrigger.Trigger(
                 name="assignment_same_customer_open_invoice",
                 when=pgtrigger.Before,
