@@ -85,6 +85,7 @@ class Gunicorn:
             sys.executable, "-m", "gunicorn", "billing_site.wsgi:application", "--bind", f"{HOST}:{self.port}",
             "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
             "--timeout", "30", "--graceful-timeout", "3", "--backlog", "256",
+            "--no-control-socket",  # one shared ~/.gunicorn/gunicorn.ctl would tangle parallel servers
         ]
         env = production_env(DJANGO_CONN_MAX_AGE=str(conn_max_age))
         self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
