@@ -37,6 +37,18 @@ def superuser(db):
 
 
 @pytest.fixture
+def staff_client(client, staff):
+    client.force_login(staff)
+    return client
+
+
+@pytest.fixture
+def manager_client(client, manager):
+    client.force_login(manager)
+    return client
+
+
+@pytest.fixture
 def customer(db):
     return CustomerFactory(name="Amy Parent")
 

@@ -28,18 +28,6 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
 @pytest.fixture
-def staff_client(client, staff):
-    client.force_login(staff)
-    return client
-
-
-@pytest.fixture
-def manager_client(client, manager):
-    client.force_login(manager)
-    return client
-
-
-@pytest.fixture
 def nobody_client(client, db):
     """Logged in, but in neither staff group."""
     client.force_login(UserFactory(username="no.groups"))

@@ -40,18 +40,6 @@ def ledger() -> dict:
     }
 
 
-@pytest.fixture
-def as_staff(client, staff):
-    client.force_login(staff)
-    return client
-
-
-@pytest.fixture
-def as_manager(client, manager):
-    client.force_login(manager)
-    return client
-
-
 def text(response) -> str:
     """The page as a person reads it (entities such as &#x27; turned back into characters)."""
     return html.unescape(response.content.decode())
@@ -148,7 +136,7 @@ def test_it_sends_anonymous_visitors_to_log_in_from_every_url(client, customer, 
     assert ledger() == before
 
 
-def test_it_refuses_billing_staff_every_manager_action_and_writes_nothing(as_staff, customer, staff):
+def test_it_refuses_billing_staff_every_manager_action_and_writes_nothing(staff_client, customer, staff):
     credit = credit_for(customer, "250.00", by=staff)
     batch = credits.add_bulk_credits([customer], "5.00")
     before = ledger()
@@ -161,7 +149,7 @@ def test_it_refuses_billing_staff_every_manager_action_and_writes_nothing(as_sta
         ("post", reverse("credits:delete", args=[credit.pk]), {}),
     ]
     for method, url, data in manager_only:
-        response = getattr(as_staff, method)(url, data)
+        response = getattr(staff_client, method)(url, data)
         assert response.status_code == 403, url
         assert "your account does not have" in text(response), url
     assert ledger() == before
@@ -177,17 +165,17 @@ def test_it_refuses_a_user_without_credit_permissions(client, customer):
         assert client.get(url).status_code == 403, url
 
 
-def test_it_refuses_other_methods(as_manager, a_credit):
-    assert as_manager.post(reverse("credits:list")).status_code == 405
-    assert as_manager.post(reverse("credits:detail", args=[a_credit.pk])).status_code == 405
-    assert as_manager.get(reverse("credits:unassign", args=[a_credit.pk, 1])).status_code == 405
+def test_it_refuses_other_methods(manager_client, a_credit):
+    assert manager_client.post(reverse("credits:list")).status_code == 405
+    assert manager_client.post(reverse("credits:detail", args=[a_credit.pk])).status_code == 405
+    assert manager_client.get(reverse("credits:unassign", args=[a_credit.pk, 1])).status_code == 405
 
 
 # Add Credit ------------------------------------------------------------------------------------
 
 
-def test_it_shows_the_add_credit_form_with_today_and_auto_apply_on(as_staff):
-    response = as_staff.get(reverse("credits:add"))
+def test_it_shows_the_add_credit_form_with_today_and_auto_apply_on(staff_client):
+    response = staff_client.get(reverse("credits:add"))
     assert response.status_code == 200
     page = text(response)
     for words in ["Customer", "Payment date", "Amount", "Reason", "Note",
@@ -201,34 +189,34 @@ def test_it_shows_the_add_credit_form_with_today_and_auto_apply_on(as_staff):
     assert '<option value="cancelled_class" selected>Cancelled class</option>' in page
 
 
-def test_it_adds_a_credit_and_says_so(as_staff, customer, staff):
-    response = as_staff.post(reverse("credits:add"), credit_form(customer, note="Half term"))
+def test_it_adds_a_credit_and_says_so(staff_client, customer, staff):
+    response = staff_client.post(reverse("credits:add"), credit_form(customer, note="Half term"))
     credit = Credit.objects.get()
     assert response.status_code == 303
     assert response["Location"] == reverse("credits:detail", args=[credit.pk])
     assert (credit.customer, credit.amount, credit.reason, credit.note, credit.auto_apply, credit.created_by) == (
         customer, Decimal("250.00"), "cancelled_class", "Half term", True, staff)
-    page = as_staff.get(response["Location"])
+    page = staff_client.get(response["Location"])
     assert "Credit of £250.00 added for Amy Parent." in text(page)
 
 
-def test_it_keeps_auto_apply_off_when_unticked(as_staff, customer):
-    as_staff.post(reverse("credits:add"), credit_form(customer, auto_apply=None))
+def test_it_keeps_auto_apply_off_when_unticked(staff_client, customer):
+    staff_client.post(reverse("credits:add"), credit_form(customer, auto_apply=None))
     assert Credit.objects.get().auto_apply is False
 
 
-def test_it_goes_back_to_a_safe_next_page_only(as_staff, customer):
+def test_it_goes_back_to_a_safe_next_page_only(staff_client, customer):
     billing_tab = f"/customers/{customer.pk}/billing/"
-    response = as_staff.post(f"{reverse('credits:add')}?customer={customer.pk}", {**credit_form(customer), "next": billing_tab})
+    response = staff_client.post(f"{reverse('credits:add')}?customer={customer.pk}", {**credit_form(customer), "next": billing_tab})
     assert response["Location"] == billing_tab
-    response = as_staff.post(reverse("credits:add"), {**credit_form(customer, amount="5.00"), "next": "https://evil.example/steal"})
+    response = staff_client.post(reverse("credits:add"), {**credit_form(customer, amount="5.00"), "next": "https://evil.example/steal"})
     assert response["Location"] == Credit.objects.order_by("-id").first().get_absolute_url()
 
 
 @pytest.mark.parametrize(("amount", "message"), BAD_AMOUNTS)
-def test_it_refuses_a_bad_amount_next_to_the_field(as_staff, customer, amount, message):
+def test_it_refuses_a_bad_amount_next_to_the_field(staff_client, customer, amount, message):
     before = ledger()
-    response = as_staff.post(reverse("credits:add"), credit_form(customer, amount=amount))
+    response = staff_client.post(reverse("credits:add"), credit_form(customer, amount=amount))
     assert response.status_code == 422
     assert message in text(response)
     assert 'id="id_amount_error"' in text(response)
@@ -248,33 +236,33 @@ def test_it_refuses_a_bad_amount_next_to_the_field(as_staff, customer, amount, m
         ({"idempotency_key": None}, "This form has expired"),
     ],
 )
-def test_it_refuses_other_bad_input_with_a_message(as_staff, customer, changes, message):
+def test_it_refuses_other_bad_input_with_a_message(staff_client, customer, changes, message):
     before = ledger()
-    response = as_staff.post(reverse("credits:add"), credit_form(customer, **changes))
+    response = staff_client.post(reverse("credits:add"), credit_form(customer, **changes))
     assert response.status_code == 422
     assert message in text(response)
     assert ledger() == before
 
 
-def test_it_keeps_the_chosen_customer_when_the_form_comes_back(as_staff, customer):
-    response = as_staff.post(reverse("credits:add"), credit_form(customer, amount="abc"))
+def test_it_keeps_the_chosen_customer_when_the_form_comes_back(staff_client, customer):
+    response = staff_client.post(reverse("credits:add"), credit_form(customer, amount="abc"))
     assert response.status_code == 422
     assert f'value="{customer.pk}" form="credit-form" checked' in text(response)
 
 
-def test_it_creates_one_credit_when_the_same_form_is_sent_twice(as_staff, customer):
+def test_it_creates_one_credit_when_the_same_form_is_sent_twice(staff_client, customer):
     data = credit_form(customer)
-    first = as_staff.post(reverse("credits:add"), data)
-    second = as_staff.post(reverse("credits:add"), data)
+    first = staff_client.post(reverse("credits:add"), data)
+    second = staff_client.post(reverse("credits:add"), data)
     assert Credit.objects.count() == 1
     assert first["Location"] == second["Location"]
 
 
-def test_it_points_out_an_identical_credit_sent_again_from_a_fresh_form(as_staff, customer):
+def test_it_points_out_an_identical_credit_sent_again_from_a_fresh_form(staff_client, customer):
     """The back button on a browser that reloads the form gives a new key: the twin is caught all the same."""
-    as_staff.post(reverse("credits:add"), credit_form(customer))
+    staff_client.post(reverse("credits:add"), credit_form(customer))
     before = ledger()
-    response = as_staff.post(reverse("credits:add"), credit_form(customer))
+    response = staff_client.post(reverse("credits:add"), credit_form(customer))
     assert response.status_code == 422
     first = Credit.objects.get()
     at = timezone.localtime(first.created_at).strftime("%H:%M")
@@ -282,27 +270,27 @@ def test_it_points_out_an_identical_credit_sent_again_from_a_fresh_form(as_staff
     assert "Yes, add another identical credit" in text(response) and first.get_absolute_url() in text(response)
     assert ledger() == before
     # A different credit is not a twin; and ticking the box makes the second one on purpose.
-    as_staff.post(reverse("credits:add"), credit_form(customer, amount="251.00"))
+    staff_client.post(reverse("credits:add"), credit_form(customer, amount="251.00"))
     assert Credit.objects.count() == 2
-    as_staff.post(reverse("credits:add"), credit_form(customer, again="on"))
+    staff_client.post(reverse("credits:add"), credit_form(customer, again="on"))
     assert Credit.objects.filter(amount=Decimal("250.00")).count() == 2
 
 
-def test_it_fixes_the_customer_when_opened_from_a_profile(as_staff, customer):
+def test_it_fixes_the_customer_when_opened_from_a_profile(staff_client, customer):
     other = CustomerFactory(name="Zed Other")
-    response = as_staff.get(f"{reverse('credits:add')}?customer={customer.pk}&next=/customers/{customer.pk}/billing/")
+    response = staff_client.get(f"{reverse('credits:add')}?customer={customer.pk}&next=/customers/{customer.pk}/billing/")
     page = text(response)
     assert "Amy Parent" in page and 'id="customer-search"' not in page
     assert f'<input type="hidden" name="customer" value="{customer.pk}">' in page
     # Whatever the post says, the fixed customer gets the credit; then back to their Billing tab.
-    response = as_staff.post(f"{reverse('credits:add')}?customer={customer.pk}", credit_form(other))
+    response = staff_client.post(f"{reverse('credits:add')}?customer={customer.pk}", credit_form(other))
     assert Credit.objects.get().customer == customer
     assert response["Location"] == f"/customers/{customer.pk}/billing/"
 
 
-def test_it_returns_the_form_partial_for_the_profile_dialog(as_staff, customer):
+def test_it_returns_the_form_partial_for_the_profile_dialog(staff_client, customer):
     url = f"{reverse('credits:add')}?customer={customer.pk}&next=/customers/{customer.pk}/billing/"
-    response = as_staff.get(url, **HTMX)
+    response = staff_client.get(url, **HTMX)
     page = text(response)
     assert response.status_code == 200
     assert "<html" not in page
@@ -311,27 +299,27 @@ def test_it_returns_the_form_partial_for_the_profile_dialog(as_staff, customer):
     assert response["Vary"].count("HX-Request") == 1
 
 
-def test_it_redirects_the_whole_page_after_an_htmx_post(as_staff, customer):
+def test_it_redirects_the_whole_page_after_an_htmx_post(staff_client, customer):
     url = f"{reverse('credits:add')}?customer={customer.pk}"
-    response = as_staff.post(url, {**credit_form(customer), "next": f"/customers/{customer.pk}/billing/"}, **HTMX)
+    response = staff_client.post(url, {**credit_form(customer), "next": f"/customers/{customer.pk}/billing/"}, **HTMX)
     assert response.status_code == 200
     assert response["HX-Redirect"] == f"/customers/{customer.pk}/billing/"
-    bad = as_staff.post(url, credit_form(customer, amount="0"), **HTMX)
+    bad = staff_client.post(url, credit_form(customer, amount="0"), **HTMX)
     assert bad.status_code == 422 and "<html" not in text(bad) and "The amount must be more than zero." in text(bad)
     assert Credit.objects.count() == 1
 
 
-def test_it_gives_404_for_an_unknown_fixed_customer(as_staff):
-    assert as_staff.get(f"{reverse('credits:add')}?customer=999999").status_code == 404
-    assert as_staff.get(f"{reverse('credits:add')}?customer=x").status_code == 404
+def test_it_gives_404_for_an_unknown_fixed_customer(staff_client):
+    assert staff_client.get(f"{reverse('credits:add')}?customer=999999").status_code == 404
+    assert staff_client.get(f"{reverse('credits:add')}?customer=x").status_code == 404
 
 
 # The customer picker -----------------------------------------------------------------------------
 
 
-def test_it_finds_customers_as_you_type(as_staff, customer):
+def test_it_finds_customers_as_you_type(staff_client, customer):
     CustomerFactory(name="Ben Other", email="ben@example.com")
-    response = as_staff.get(reverse("credits:customer_search"), {"customer_q": "amy"}, **HTMX)
+    response = staff_client.get(reverse("credits:customer_search"), {"customer_q": "amy"}, **HTMX)
     page = text(response)
     assert response.status_code == 200 and "<html" not in page
     assert "Amy Parent" in page and customer.email in page and "Ben Other" not in page
@@ -339,26 +327,26 @@ def test_it_finds_customers_as_you_type(as_staff, customer):
     assert "<legend>Choose the customer</legend>" in page
 
 
-def test_it_says_when_nobody_matches_and_keeps_the_chosen_customer(as_staff, customer):
-    response = as_staff.get(reverse("credits:customer_search"), {"customer_q": "zzz", "customer": customer.pk}, **HTMX)
+def test_it_says_when_nobody_matches_and_keeps_the_chosen_customer(staff_client, customer):
+    response = staff_client.get(reverse("credits:customer_search"), {"customer_q": "zzz", "customer": customer.pk}, **HTMX)
     page = text(response)
     assert "Amy Parent" in page and "checked" in page
-    response = as_staff.get(reverse("credits:customer_search"), {"customer_q": "zzz"}, **HTMX)
+    response = staff_client.get(reverse("credits:customer_search"), {"customer_q": "zzz"}, **HTMX)
     assert "No customer matches “zzz”." in text(response)
 
 
-def test_it_searches_without_javascript_on_the_add_page(as_staff, customer):
-    response = as_staff.get(reverse("credits:customer_search"), {"customer_q": "amy"})
+def test_it_searches_without_javascript_on_the_add_page(staff_client, customer):
+    response = staff_client.get(reverse("credits:customer_search"), {"customer_q": "amy"})
     assert response.status_code == 302 and response["Location"] == f"{reverse('credits:add')}?customer_q=amy"
-    page = text(as_staff.get(response["Location"]))
+    page = text(staff_client.get(response["Location"]))
     assert "<html" in page and f'value="{customer.pk}" form="credit-form"' in page
 
 
-def test_the_picker_query_count_does_not_grow_with_customers(as_staff):
+def test_the_picker_query_count_does_not_grow_with_customers(staff_client):
     CustomerFactory.create_batch(3, name="Amy Match")
-    few = queries(as_staff, f"{reverse('credits:add')}?customer_q=amy")
+    few = queries(staff_client, f"{reverse('credits:add')}?customer_q=amy")
     CustomerFactory.create_batch(30, name="Amy Match")
-    assert queries(as_staff, f"{reverse('credits:add')}?customer_q=amy") == few
+    assert queries(staff_client, f"{reverse('credits:add')}?customer_q=amy") == few
 
 
 # Bulk credits and batches ---------------------------------------------------------------------------
@@ -374,8 +362,8 @@ def swim(db):
     return CustomerFactory.create_batch(2, tags=["Swim Sat 10am"])
 
 
-def test_it_shows_the_ticked_customers_on_the_bulk_page(as_manager, ballet):
-    response = as_manager.get(reverse("credits:bulk"), {"customer": [c.pk for c in ballet[:2]]})
+def test_it_shows_the_ticked_customers_on_the_bulk_page(manager_client, ballet):
+    response = manager_client.get(reverse("credits:bulk"), {"customer": [c.pk for c in ballet[:2]]})
     page = text(response)
     assert response.status_code == 200
     assert "2 customers</strong> chosen" in page
@@ -384,60 +372,60 @@ def test_it_shows_the_ticked_customers_on_the_bulk_page(as_manager, ballet):
     assert "Payment date" in page and "Apply the remaining balance automatically to the next invoice" in page
 
 
-def test_it_counts_all_matching_customers_of_the_list_filter(as_manager, ballet, swim):
-    response = as_manager.get(reverse("credits:bulk"), {"all_matching": "1", "tag": "Ballet Tue 4pm"})
+def test_it_counts_all_matching_customers_of_the_list_filter(manager_client, ballet, swim):
+    response = manager_client.get(reverse("credits:bulk"), {"all_matching": "1", "tag": "Ballet Tue 4pm"})
     page = text(response)
     assert "3 customers</strong> match" in page
     assert 'name="all_matching" value="1"' in page and 'value="Ballet Tue 4pm"' in page
     assert '<option value="Swim Sat 10am"></option>' in page  # the tag suggestions
 
 
-def test_it_updates_the_summary_as_you_choose(as_manager, ballet, swim):
-    response = as_manager.get(reverse("credits:bulk"), {"all_matching": "1", "tag": "Swim Sat 10am", "amount": "20"}, **HTMX)
+def test_it_updates_the_summary_as_you_choose(manager_client, ballet, swim):
+    response = manager_client.get(reverse("credits:bulk"), {"all_matching": "1", "tag": "Swim Sat 10am", "amount": "20"}, **HTMX)
     page = text(response)
     assert response.status_code == 200 and "<html" not in page
     assert "2 customers × £20.00 = <strong>£40.00</strong>" in page
     assert '<input type="hidden" name="expected_count" value="2">' in page
 
 
-def test_it_creates_a_batch_for_the_ticked_customers(as_manager, manager, ballet, swim):
+def test_it_creates_a_batch_for_the_ticked_customers(manager_client, manager, ballet, swim):
     data = {"customer": [c.pk for c in ballet], "expected_count": "3", **bulk_form()}
-    response = as_manager.post(reverse("credits:bulk"), data)
+    response = manager_client.post(reverse("credits:bulk"), data)
     batch = CreditBatch.objects.get()
     assert response.status_code == 303 and response["Location"] == reverse("credits:batch_detail", args=[batch.pk])
     assert (batch.count, batch.total, batch.created_by) == (3, Decimal("60.00"), manager)
     assert set(Credit.objects.values_list("customer_id", flat=True)) == {c.pk for c in ballet}
-    page = text(as_manager.get(response["Location"]))
+    page = text(manager_client.get(response["Location"]))
     assert "3 credits of £20.00 added (£60.00 in total)." in page
 
 
-def test_it_creates_a_batch_for_all_matching_the_filter(as_manager, ballet, swim):
+def test_it_creates_a_batch_for_all_matching_the_filter(manager_client, ballet, swim):
     data = {"all_matching": "1", "tag": "Swim Sat 10am", "q": "", "expected_count": "2", **bulk_form()}
-    as_manager.post(reverse("credits:bulk"), data)
+    manager_client.post(reverse("credits:bulk"), data)
     assert set(Credit.objects.values_list("customer_id", flat=True)) == {c.pk for c in swim}
 
 
-def test_it_credits_only_customers_with_an_outstanding_balance_when_asked(as_manager, ballet):
+def test_it_credits_only_customers_with_an_outstanding_balance_when_asked(manager_client, ballet):
     owing = ballet[0]
     invoice_for(owing, "30.00")
     data = {"all_matching": "1", "tag": "Ballet Tue 4pm", "outstanding": "true", "expected_count": "1", **bulk_form()}
-    response = as_manager.post(reverse("credits:bulk"), data)
+    response = manager_client.post(reverse("credits:bulk"), data)
     assert response.status_code == 303
     assert list(Credit.objects.values_list("customer_id", flat=True)) == [owing.pk]
 
 
-def test_it_leaves_archived_customers_out_of_all_matching_as_the_customer_list_does(as_manager, ballet):
+def test_it_leaves_archived_customers_out_of_all_matching_as_the_customer_list_does(manager_client, ballet):
     archived = ballet[2]
     archived.archived = True
     archived.save()
-    page = text(as_manager.get(reverse("credits:bulk"), {"all_matching": "1", "tag": "Ballet Tue 4pm"}))
+    page = text(manager_client.get(reverse("credits:bulk"), {"all_matching": "1", "tag": "Ballet Tue 4pm"}))
     assert "2 customers</strong> match" in page and archived.name not in page
 
 
-def test_it_refuses_when_the_choice_changed_since_the_summary(as_manager, ballet):
+def test_it_refuses_when_the_choice_changed_since_the_summary(manager_client, ballet):
     before = ledger()
     data = {"all_matching": "1", "tag": "Ballet Tue 4pm", "expected_count": "2", **bulk_form()}
-    response = as_manager.post(reverse("credits:bulk"), data)
+    response = manager_client.post(reverse("credits:bulk"), data)
     assert response.status_code == 422
     assert "The choice now matches 3 customers, not 2." in text(response)
     assert '<input type="hidden" name="expected_count" value="3">' in text(response)
@@ -453,53 +441,53 @@ def test_it_refuses_when_the_choice_changed_since_the_summary(as_manager, ballet
         ({"customer": ["999999"]}, "1 of the chosen customers do not exist."),
     ],
 )
-def test_it_refuses_a_bad_choice_of_customers(as_manager, ballet, selection, message):
+def test_it_refuses_a_bad_choice_of_customers(manager_client, ballet, selection, message):
     before = ledger()
-    response = as_manager.post(reverse("credits:bulk"), {**selection, **bulk_form()})
+    response = manager_client.post(reverse("credits:bulk"), {**selection, **bulk_form()})
     assert response.status_code == 422
     assert message in text(response)
     assert ledger() == before
 
 
 @pytest.mark.parametrize(("amount", "message"), BAD_AMOUNTS)
-def test_it_refuses_a_bad_bulk_amount(as_manager, ballet, amount, message):
+def test_it_refuses_a_bad_bulk_amount(manager_client, ballet, amount, message):
     before = ledger()
-    response = as_manager.post(reverse("credits:bulk"), {"customer": [c.pk for c in ballet], **bulk_form(amount=amount)})
+    response = manager_client.post(reverse("credits:bulk"), {"customer": [c.pk for c in ballet], **bulk_form(amount=amount)})
     assert response.status_code == 422 and message in text(response)
     assert ledger() == before
 
 
-def test_it_creates_one_batch_when_create_is_sent_twice(as_manager, ballet):
+def test_it_creates_one_batch_when_create_is_sent_twice(manager_client, ballet):
     data = {"customer": [c.pk for c in ballet], **bulk_form()}
-    first = as_manager.post(reverse("credits:bulk"), data)
-    second = as_manager.post(reverse("credits:bulk"), data)
+    first = manager_client.post(reverse("credits:bulk"), data)
+    second = manager_client.post(reverse("credits:bulk"), data)
     assert CreditBatch.objects.count() == 1 and Credit.objects.count() == 3
     assert first["Location"] == second["Location"]
 
 
-def test_it_points_out_an_identical_batch_sent_again_from_a_fresh_form(as_manager, ballet):
-    as_manager.post(reverse("credits:bulk"), {"customer": [c.pk for c in ballet], **bulk_form()})
+def test_it_points_out_an_identical_batch_sent_again_from_a_fresh_form(manager_client, ballet):
+    manager_client.post(reverse("credits:bulk"), {"customer": [c.pk for c in ballet], **bulk_form()})
     batch = CreditBatch.objects.get()
     before = ledger()
-    response = as_manager.post(reverse("credits:bulk"), {"customer": [c.pk for c in ballet], **bulk_form()})
+    response = manager_client.post(reverse("credits:bulk"), {"customer": [c.pk for c in ballet], **bulk_form()})
     assert response.status_code == 422
     assert f"You made the same bulk credit (bulk batch #{batch.pk}: 3 × £20.00)" in text(response)
     assert ledger() == before
-    as_manager.post(reverse("credits:bulk"), {"customer": [c.pk for c in ballet], **bulk_form(again="on")})
+    manager_client.post(reverse("credits:bulk"), {"customer": [c.pk for c in ballet], **bulk_form(again="on")})
     assert CreditBatch.objects.count() == 2
 
 
-def test_it_writes_the_summary_money_the_way_people_do(as_manager):
+def test_it_writes_the_summary_money_the_way_people_do(manager_client):
     CustomerFactory.create_batch(3)
-    page = text(as_manager.get(reverse("credits:bulk"), {"all_matching": "1", "amount": "1000"}, **HTMX))
+    page = text(manager_client.get(reverse("credits:bulk"), {"all_matching": "1", "amount": "1000"}, **HTMX))
     assert "3 customers × £1,000.00 = <strong>£3,000.00</strong>" in page
 
 
-def test_the_bulk_page_query_count_does_not_grow_with_customers(as_manager):
+def test_the_bulk_page_query_count_does_not_grow_with_customers(manager_client):
     CustomerFactory.create_batch(3)
-    few = queries(as_manager, f"{reverse('credits:bulk')}?all_matching=1&amount=5")
+    few = queries(manager_client, f"{reverse('credits:bulk')}?all_matching=1&amount=5")
     CustomerFactory.create_batch(30)
-    assert queries(as_manager, f"{reverse('credits:bulk')}?all_matching=1&amount=5") == few
+    assert queries(manager_client, f"{reverse('credits:bulk')}?all_matching=1&amount=5") == few
 
 
 @pytest.fixture
@@ -507,8 +495,8 @@ def batch(ballet, manager):
     return credits.add_bulk_credits(ballet, "20.00", reason="goodwill", note="Snow day", by=manager)
 
 
-def test_it_shows_the_batch(as_staff, batch, ballet):
-    response = as_staff.get(reverse("credits:batch_detail", args=[batch.pk]))
+def test_it_shows_the_batch(staff_client, batch, ballet):
+    response = staff_client.get(reverse("credits:batch_detail", args=[batch.pk]))
     page = text(response)
     assert response.status_code == 200
     for words in ["Bulk batch #", "maria.manager", "£20.00", "£60.00", "Goodwill", "Snow day", *[c.name for c in ballet]]:
@@ -516,31 +504,31 @@ def test_it_shows_the_batch(as_staff, batch, ballet):
     assert ">Undo<" not in page  # staff may look, not undo
 
 
-def test_it_offers_undo_to_managers_until_a_credit_is_assigned(as_manager, batch, ballet):
-    assert ">Undo<" in text(as_manager.get(reverse("credits:batch_detail", args=[batch.pk])))
+def test_it_offers_undo_to_managers_until_a_credit_is_assigned(manager_client, batch, ballet):
+    assert ">Undo<" in text(manager_client.get(reverse("credits:batch_detail", args=[batch.pk])))
     invoice = invoice_for(ballet[0], "50.00")
     credits.apply_available_credit(invoice)
-    page = text(as_manager.get(reverse("credits:batch_detail", args=[batch.pk])))
+    page = text(manager_client.get(reverse("credits:batch_detail", args=[batch.pk])))
     assert ">Undo<" not in page and "can no longer be undone" in page
 
 
-def test_it_returns_the_batch_table_partial(as_staff, batch):
-    response = as_staff.get(reverse("credits:batch_detail", args=[batch.pk]), **HTMX)
+def test_it_returns_the_batch_table_partial(staff_client, batch):
+    response = staff_client.get(reverse("credits:batch_detail", args=[batch.pk]), **HTMX)
     assert response.status_code == 200 and "<html" not in text(response) and 'id="table"' in text(response)
 
 
-def test_the_batch_page_query_count_does_not_grow_with_credits(as_staff, manager):
+def test_the_batch_page_query_count_does_not_grow_with_credits(staff_client, manager):
     small = credits.add_bulk_credits(CustomerFactory.create_batch(3), "5.00", by=manager)
     large = credits.add_bulk_credits(CustomerFactory.create_batch(30), "5.00", by=manager)
-    assert queries(as_staff, reverse("credits:batch_detail", args=[small.pk])) == queries(
-        as_staff, reverse("credits:batch_detail", args=[large.pk]))
+    assert queries(staff_client, reverse("credits:batch_detail", args=[small.pk])) == queries(
+        staff_client, reverse("credits:batch_detail", args=[large.pk]))
 
 
-def test_it_undoes_a_batch_after_confirmation(as_manager, batch):
-    confirm = as_manager.get(reverse("credits:batch_undo", args=[batch.pk]))
+def test_it_undoes_a_batch_after_confirmation(manager_client, batch):
+    confirm = manager_client.get(reverse("credits:batch_undo", args=[batch.pk]))
     assert "This removes the <strong>3 credits</strong>" in text(confirm)
     assert Credit.objects.count() == 3
-    response = as_manager.post(reverse("credits:batch_undo", args=[batch.pk]), follow=True)
+    response = manager_client.post(reverse("credits:batch_undo", args=[batch.pk]), follow=True)
     assert Credit.objects.count() == 0
     batch.refresh_from_db()
     assert batch.is_undone
@@ -548,98 +536,98 @@ def test_it_undoes_a_batch_after_confirmation(as_manager, batch):
     assert "Undone on" in text(response)
 
 
-def test_it_refuses_to_undo_a_batch_with_an_assigned_credit(as_manager, batch, ballet):
+def test_it_refuses_to_undo_a_batch_with_an_assigned_credit(manager_client, batch, ballet):
     credits.apply_available_credit(invoice_for(ballet[0], "50.00"))
     before = ledger()
-    response = as_manager.post(reverse("credits:batch_undo", args=[batch.pk]))
+    response = manager_client.post(reverse("credits:batch_undo", args=[batch.pk]))
     assert response.status_code == 422
     assert "1 of this batch's credits is already assigned to invoices. Remove those assignments first." in text(response)
     assert ledger() == before
 
 
-def test_it_refuses_to_undo_a_batch_twice(as_manager, batch):
-    as_manager.post(reverse("credits:batch_undo", args=[batch.pk]))
+def test_it_refuses_to_undo_a_batch_twice(manager_client, batch):
+    manager_client.post(reverse("credits:batch_undo", args=[batch.pk]))
     before = ledger()
-    response = as_manager.post(reverse("credits:batch_undo", args=[batch.pk]))
+    response = manager_client.post(reverse("credits:batch_undo", args=[batch.pk]))
     assert response.status_code == 422 and "This batch has already been undone." in text(response)
     assert ledger() == before
 
 
-def test_it_gives_404_for_an_unknown_batch(as_manager):
-    assert as_manager.get(reverse("credits:batch_detail", args=[999999])).status_code == 404
-    assert as_manager.post(reverse("credits:batch_undo", args=[999999])).status_code == 404
+def test_it_gives_404_for_an_unknown_batch(manager_client):
+    assert manager_client.get(reverse("credits:batch_detail", args=[999999])).status_code == 404
+    assert manager_client.post(reverse("credits:batch_undo", args=[999999])).status_code == 404
 
 
 # Billing › Credits ----------------------------------------------------------------------------------
 
 
-def test_it_lists_credits_with_their_figures(as_staff, customer, staff):
+def test_it_lists_credits_with_their_figures(staff_client, customer, staff):
     credit = credit_for(customer, "250.00", by=staff, reason="refund")
     credits.assign_credit(credit, {invoice_for(customer, "100.00"): "100.00"})
-    page = text(as_staff.get(reverse("credits:list")))
+    page = text(staff_client.get(reverse("credits:list")))
     for words in ["Amy Parent", "£250.00", "£100.00", "£150.00", '<span class="badge badge-part_assigned">Part-assigned</span>',
                   "Refund", "sam.staff", credit.get_absolute_url(), ">Add Credit<", "Export CSV"]:
         assert words in page
     assert "Add Bulk Credits" not in page  # managers only
 
 
-def test_it_shows_add_bulk_credits_to_managers(as_manager):
-    assert "Add Bulk Credits" in text(as_manager.get(reverse("credits:list")))
+def test_it_shows_add_bulk_credits_to_managers(manager_client):
+    assert "Add Bulk Credits" in text(manager_client.get(reverse("credits:list")))
 
 
-def test_it_searches_and_filters_the_list(as_staff, customer):
+def test_it_searches_and_filters_the_list(staff_client, customer):
     credit_for(customer, "11.00")
     other = credit_for(CustomerFactory(name="Ben Other"), "22.00")
     credits.assign_credit(other, {invoice_for(other.customer, "22.00"): "22.00"})
-    page = text(as_staff.get(reverse("credits:list"), {"q": "amy"}))
+    page = text(staff_client.get(reverse("credits:list"), {"q": "amy"}))
     assert "£11.00" in page and "£22.00" not in page
-    page = text(as_staff.get(reverse("credits:list"), {"status": "fully_assigned"}))
+    page = text(staff_client.get(reverse("credits:list"), {"status": "fully_assigned"}))
     assert "£22.00" in page and "£11.00" not in page
-    page = text(as_staff.get(reverse("credits:list"), {"reason": "refund"}))
+    page = text(staff_client.get(reverse("credits:list"), {"reason": "refund"}))
     assert "No credits match." in page
 
 
-def test_it_returns_the_table_partial_for_htmx(as_staff, customer):
+def test_it_returns_the_table_partial_for_htmx(staff_client, customer):
     credit_for(customer, "11.00")
-    response = as_staff.get(reverse("credits:list"), {"q": "amy", "sort": "amount"}, **HTMX)
+    response = staff_client.get(reverse("credits:list"), {"q": "amy", "sort": "amount"}, **HTMX)
     page = text(response)
     assert response.status_code == 200 and "<html" not in page and 'id="table"' in page and "£11.00" in page
     assert "export/?q=amy&sort=amount" in page
 
 
-def test_it_keeps_the_sort_order_when_the_filters_change(as_staff):
-    page = text(as_staff.get(reverse("credits:list"), {"sort": "-amount"}, **HTMX))
+def test_it_keeps_the_sort_order_when_the_filters_change(staff_client):
+    page = text(staff_client.get(reverse("credits:list"), {"sort": "-amount"}, **HTMX))
     assert '<input type="hidden" name="sort" value="-amount" form="credit-filter">' in page
 
 
-def test_it_says_what_is_wrong_with_a_filter_and_still_lists(as_staff, customer):
+def test_it_says_what_is_wrong_with_a_filter_and_still_lists(staff_client, customer):
     credit_for(customer, "11.00")
-    response = as_staff.get(reverse("credits:list"), {"date_from": "yesterday"})
+    response = staff_client.get(reverse("credits:list"), {"date_from": "yesterday"})
     assert response.status_code == 200
     assert "Enter a valid date." in text(response) and "£11.00" in text(response)
 
 
-def test_it_returns_the_whole_page_to_an_htmx_history_restore(as_staff):
-    response = as_staff.get(reverse("credits:list"), {"q": "amy"}, HTTP_HX_HISTORY_RESTORE_REQUEST="true", **HTMX)
+def test_it_returns_the_whole_page_to_an_htmx_history_restore(staff_client):
+    response = staff_client.get(reverse("credits:list"), {"q": "amy"}, HTTP_HX_HISTORY_RESTORE_REQUEST="true", **HTMX)
     assert "<html" in text(response)
 
 
-def test_the_list_query_count_does_not_grow_with_rows(as_staff, staff):
+def test_the_list_query_count_does_not_grow_with_rows(staff_client, staff):
     for _ in range(3):
         credit_for(CustomerFactory(), "5.00", by=staff)
-    few = queries(as_staff, reverse("credits:list"))
+    few = queries(staff_client, reverse("credits:list"))
     for _ in range(27):
         credit_for(CustomerFactory(), "5.00", by=staff)
-    assert queries(as_staff, reverse("credits:list")) == few
-    assert queries(as_staff, f"{reverse('credits:list')}?page=2") == few
+    assert queries(staff_client, reverse("credits:list")) == few
+    assert queries(staff_client, f"{reverse('credits:list')}?page=2") == few
 
 
-def test_it_exports_the_filtered_credits_as_csv(as_staff, customer, staff):
+def test_it_exports_the_filtered_credits_as_csv(staff_client, customer, staff):
     credit = credit_for(customer, "250.00", by=staff, reason="cancelled_class")
     credits.assign_credit(credit, {invoice_for(customer, "100.00"): "100.00"})
     credit_for(CustomerFactory(name="=HYPERLINK(evil)"), "9.99")
     credit_for(CustomerFactory(name="Bob Smith"), "1.00")
-    response = as_staff.get(reverse("credits:export"), {"q": "e", "sort": "amount"})
+    response = staff_client.get(reverse("credits:export"), {"q": "e", "sort": "amount"})
     assert response.status_code == 200 and response.streaming
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"].startswith('attachment; filename="credits-')
@@ -651,20 +639,20 @@ def test_it_exports_the_filtered_credits_as_csv(as_staff, customer, staff):
     ]
 
 
-def test_the_export_query_count_does_not_grow_with_rows(as_staff):
+def test_the_export_query_count_does_not_grow_with_rows(staff_client):
     for _ in range(3):
         credit_for(CustomerFactory(), "5.00")
-    few = queries(as_staff, reverse("credits:export"))
+    few = queries(staff_client, reverse("credits:export"))
     for _ in range(30):
         credit_for(CustomerFactory(), "5.00")
-    assert queries(as_staff, reverse("credits:export")) == few
+    assert queries(staff_client, reverse("credits:export")) == few
 
 
 # A credit's Details tab, Modify and Delete ------------------------------------------------------------
 
 
-def test_it_shows_a_credit(as_staff, a_credit):
-    response = as_staff.get(reverse("credits:detail", args=[a_credit.pk]))
+def test_it_shows_a_credit(staff_client, a_credit):
+    response = staff_client.get(reverse("credits:detail", args=[a_credit.pk]))
     page = text(response)
     for words in ["Credit for", "Amy Parent", "£250.00", "Unassigned", "Payment date", ">Details<", ">Assignments<", ">History<",
                   'aria-current="page">Details<', ">Modify<"]:
@@ -672,62 +660,62 @@ def test_it_shows_a_credit(as_staff, a_credit):
     assert ">Delete<" not in page  # managers only
 
 
-def test_it_offers_delete_to_managers(as_manager, a_credit):
-    assert ">Delete<" in text(as_manager.get(reverse("credits:detail", args=[a_credit.pk])))
+def test_it_offers_delete_to_managers(manager_client, a_credit):
+    assert ">Delete<" in text(manager_client.get(reverse("credits:detail", args=[a_credit.pk])))
 
 
-def test_it_shows_the_modify_form_with_the_version(as_staff, a_credit):
-    page = text(as_staff.get(reverse("credits:edit", args=[a_credit.pk])))
+def test_it_shows_the_modify_form_with_the_version(staff_client, a_credit):
+    page = text(staff_client.get(reverse("credits:edit", args=[a_credit.pk])))
     assert 'name="version" value="1"' in page and 'value="250.00"' in page
-    partial = as_staff.get(reverse("credits:edit", args=[a_credit.pk]), **HTMX)
+    partial = staff_client.get(reverse("credits:edit", args=[a_credit.pk]), **HTMX)
     assert "<html" not in text(partial) and 'id="modal-title"' in text(partial) and "hx-post" in text(partial)
 
 
-def test_it_modifies_a_credit(as_staff, a_credit):
-    response = as_staff.post(reverse("credits:edit", args=[a_credit.pk]),
+def test_it_modifies_a_credit(staff_client, a_credit):
+    response = staff_client.post(reverse("credits:edit", args=[a_credit.pk]),
                              edit_form(a_credit, amount="300.00", note="Two classes", reason="goodwill"), follow=True)
     a_credit.refresh_from_db()
     assert (a_credit.amount, a_credit.note, a_credit.reason, a_credit.version) == (Decimal("300.00"), "Two classes", "goodwill", 2)
     assert "Credit for Amy Parent modified." in text(response)
 
 
-def test_it_refuses_a_stale_modification(as_staff, a_credit):
+def test_it_refuses_a_stale_modification(staff_client, a_credit):
     form = edit_form(a_credit, amount="300.00")
     credits.update_credit(a_credit, note="Changed by someone else")
     before = ledger()
-    response = as_staff.post(reverse("credits:edit", args=[a_credit.pk]), form)
+    response = staff_client.post(reverse("credits:edit", args=[a_credit.pk]), form)
     assert response.status_code == 422
     assert "Someone else changed this credit while you were editing it." in text(response)
     assert ledger() == before
 
 
-def test_it_refuses_an_amount_below_what_is_assigned(as_staff, a_credit, customer):
+def test_it_refuses_an_amount_below_what_is_assigned(staff_client, a_credit, customer):
     credits.assign_credit(a_credit, {invoice_for(customer, "100.00"): "100.00"})
     a_credit.refresh_from_db()
     before = ledger()
-    response = as_staff.post(reverse("credits:edit", args=[a_credit.pk]), edit_form(a_credit, amount="50.00"))
+    response = staff_client.post(reverse("credits:edit", args=[a_credit.pk]), edit_form(a_credit, amount="50.00"))
     assert response.status_code == 422
     assert "£100.00 of this credit is already assigned; the amount cannot be less than that." in text(response)
     assert ledger() == before
 
 
 @pytest.mark.parametrize(("amount", "message"), BAD_AMOUNTS)
-def test_it_refuses_a_bad_modified_amount(as_staff, a_credit, amount, message):
+def test_it_refuses_a_bad_modified_amount(staff_client, a_credit, amount, message):
     before = ledger()
-    response = as_staff.post(reverse("credits:edit", args=[a_credit.pk]), {**edit_form(a_credit), "amount": amount})
+    response = staff_client.post(reverse("credits:edit", args=[a_credit.pk]), {**edit_form(a_credit), "amount": amount})
     assert response.status_code == 422 and message in text(response)
     assert ledger() == before
 
 
-def test_it_gives_404_for_a_deleted_credit_and_writes_nothing(as_manager, a_credit):
+def test_it_gives_404_for_a_deleted_credit_and_writes_nothing(manager_client, a_credit):
     form = edit_form(a_credit, amount="300.00")
     credits.delete_credit(a_credit)
     before = ledger()
     for url in ["detail", "assignments", "history", "edit", "delete", "assign"]:
-        assert as_manager.get(reverse(f"credits:{url}", args=[a_credit.pk])).status_code == 404, url
-    assert as_manager.post(reverse("credits:edit", args=[a_credit.pk]), form).status_code == 404
-    assert as_manager.post(reverse("credits:delete", args=[a_credit.pk])).status_code == 404
-    assert as_manager.post(reverse("credits:assign", args=[a_credit.pk]), {"invoice-1": "5"}).status_code == 404
+        assert manager_client.get(reverse(f"credits:{url}", args=[a_credit.pk])).status_code == 404, url
+    assert manager_client.post(reverse("credits:edit", args=[a_credit.pk]), form).status_code == 404
+    assert manager_client.post(reverse("credits:delete", args=[a_credit.pk])).status_code == 404
+    assert manager_client.post(reverse("credits:assign", args=[a_credit.pk]), {"invoice-1": "5"}).status_code == 404
     assert ledger() == before
 
 
@@ -743,43 +731,43 @@ def split(customer, staff):
     return credit, autumn, spring
 
 
-def test_it_lists_what_deleting_will_change(as_manager, split):
+def test_it_lists_what_deleting_will_change(manager_client, split):
     credit, autumn, spring = split
-    page = text(as_manager.get(reverse("credits:delete", args=[credit.pk])))
+    page = text(manager_client.get(reverse("credits:delete", args=[credit.pk])))
     assert f"£100.00 to {autumn}" in page and f"£150.00 to {spring}" in page
     assert f"{autumn}: Paid → Awaiting payment" in page
     assert f"{spring}: Part-paid → Awaiting payment" in page
 
 
-def test_it_deletes_a_credit_and_reopens_its_invoices(as_manager, split):
+def test_it_deletes_a_credit_and_reopens_its_invoices(manager_client, split):
     credit, autumn, spring = split
-    response = as_manager.post(reverse("credits:delete", args=[credit.pk]))
+    response = manager_client.post(reverse("credits:delete", args=[credit.pk]))
     assert response.status_code == 303
     assert not Credit.objects.filter(pk=credit.pk).exists() and not CreditAssignment.objects.exists()
     autumn.refresh_from_db()
     assert autumn.status == "unpaid"
-    page = text(as_manager.get(response["Location"]))
+    page = text(manager_client.get(response["Location"]))
     assert f"Credit of £250.00 for Amy Parent deleted. {autumn} is Awaiting payment again." in page
-    assert as_manager.get(reverse("credits:detail", args=[credit.pk])).status_code == 404
+    assert manager_client.get(reverse("credits:detail", args=[credit.pk])).status_code == 404
 
 
-def test_it_returns_to_a_safe_next_after_deleting(as_manager, a_credit, customer):
-    response = as_manager.post(reverse("credits:delete", args=[a_credit.pk]), {"next": f"/customers/{customer.pk}/billing/"})
+def test_it_returns_to_a_safe_next_after_deleting(manager_client, a_credit, customer):
+    response = manager_client.post(reverse("credits:delete", args=[a_credit.pk]), {"next": f"/customers/{customer.pk}/billing/"})
     assert response["Location"] == f"/customers/{customer.pk}/billing/"
 
 
 # Assignments ------------------------------------------------------------------------------------------
 
 
-def test_it_lists_a_credits_assignments(as_staff, split):
+def test_it_lists_a_credits_assignments(staff_client, split):
     credit, autumn, spring = split
-    page = text(as_staff.get(reverse("credits:assignments", args=[credit.pk])))
+    page = text(staff_client.get(reverse("credits:assignments", args=[credit.pk])))
     assert str(autumn) in page and str(spring) in page and "£100.00" in page and "£150.00" in page and "sam.staff" in page
     assert page.count(">Remove<") == 2
     assert "Nothing left to assign." in page
 
 
-def test_the_assignments_tab_query_count_does_not_grow_with_rows(as_staff, customer, staff):
+def test_the_assignments_tab_query_count_does_not_grow_with_rows(staff_client, customer, staff):
     def credit_split_over(n: int) -> Credit:
         credit = credit_for(customer, "1000.00", by=staff)
         credits.assign_credit(credit, {invoice_for(customer, "1.00"): "1.00" for _ in range(n)}, by=staff)
@@ -787,58 +775,58 @@ def test_the_assignments_tab_query_count_does_not_grow_with_rows(as_staff, custo
 
     few, many = credit_split_over(3), credit_split_over(30)
     for tab in ["credits:assignments", "credits:history", "credits:detail"]:
-        assert queries(as_staff, reverse(tab, args=[few.pk])) == queries(as_staff, reverse(tab, args=[many.pk])), tab
+        assert queries(staff_client, reverse(tab, args=[few.pk])) == queries(staff_client, reverse(tab, args=[many.pk])), tab
 
 
-def test_it_removes_an_assignment(as_staff, split):
+def test_it_removes_an_assignment(staff_client, split):
     credit, autumn, spring = split
     assignment = credit.assignments.get(invoice=autumn)
-    response = as_staff.post(reverse("credits:unassign", args=[credit.pk, assignment.pk]), follow=True)
+    response = staff_client.post(reverse("credits:unassign", args=[credit.pk, assignment.pk]), follow=True)
     assert f"Removed the £100.00 assignment to {autumn}." in text(response)
     credit.refresh_from_db()
     autumn.refresh_from_db()
     assert credit.remaining == Decimal("100.00") and autumn.status == "unpaid"
     before = ledger()
-    assert as_staff.post(reverse("credits:unassign", args=[credit.pk, assignment.pk])).status_code == 404
+    assert staff_client.post(reverse("credits:unassign", args=[credit.pk, assignment.pk])).status_code == 404
     assert ledger() == before
 
 
-def test_it_shows_the_open_invoices_oldest_first_to_assign(as_staff, a_credit, customer):
+def test_it_shows_the_open_invoices_oldest_first_to_assign(staff_client, a_credit, customer):
     older = invoice_for(customer, "100.00", issue_date=timezone.localdate() - datetime.timedelta(days=30))
     newer = invoice_for(customer, "150.00")
     invoice_for(CustomerFactory(), "70.00")  # someone else's
-    response = as_staff.get(reverse("credits:assign", args=[a_credit.pk]))
+    response = staff_client.get(reverse("credits:assign", args=[a_credit.pk]))
     page = text(response)
     assert page.index(str(older)) < page.index(str(newer))
     assert f">Amount for {older}</label>" in page and f">Amount for {newer}</label>" in page
     assert "£70.00" not in page
     assert "Remaining to assign" in page and "Fill oldest first" in page and ">Assign<" in page
-    partial = as_staff.get(reverse("credits:assign", args=[a_credit.pk]), **HTMX)
+    partial = staff_client.get(reverse("credits:assign", args=[a_credit.pk]), **HTMX)
     assert "<html" not in text(partial) and 'id="assign-panel"' in text(partial)
 
 
-def test_it_assigns_a_credit_split_over_two_invoices(as_staff, a_credit, customer):
+def test_it_assigns_a_credit_split_over_two_invoices(staff_client, a_credit, customer):
     autumn, spring = invoice_for(customer, "100.00"), invoice_for(customer, "150.00")
     data = {f"invoice-{autumn.pk}": "100.00", f"invoice-{spring.pk}": "150"}
-    response = as_staff.post(reverse("credits:assign", args=[a_credit.pk]), data)
+    response = staff_client.post(reverse("credits:assign", args=[a_credit.pk]), data)
     assert response.status_code == 303 and response["Location"] == reverse("credits:assignments", args=[a_credit.pk])
     a_credit.refresh_from_db()
     assert a_credit.status == "fully_assigned"
-    page = text(as_staff.get(response["Location"]))
+    page = text(staff_client.get(response["Location"]))
     assert f"Assigned £250.00 of the credit: £100.00 to {autumn}, £150.00 to {spring}." in page
 
 
-def test_it_redirects_the_page_after_an_htmx_assign(as_staff, a_credit, customer):
+def test_it_redirects_the_page_after_an_htmx_assign(staff_client, a_credit, customer):
     autumn = invoice_for(customer, "100.00")
-    response = as_staff.post(reverse("credits:assign", args=[a_credit.pk]), {f"invoice-{autumn.pk}": "40", f"invoice-0": ""}, **HTMX)
+    response = staff_client.post(reverse("credits:assign", args=[a_credit.pk]), {f"invoice-{autumn.pk}": "40", f"invoice-0": ""}, **HTMX)
     assert response["HX-Redirect"] == reverse("credits:assignments", args=[a_credit.pk])
 
 
 @pytest.mark.parametrize(("amount", "message"), BAD_AMOUNTS[1:])
-def test_it_puts_a_bad_amount_next_to_its_invoice(as_staff, a_credit, customer, amount, message):
+def test_it_puts_a_bad_amount_next_to_its_invoice(staff_client, a_credit, customer, amount, message):
     autumn, spring = invoice_for(customer, "100.00"), invoice_for(customer, "150.00")
     before = ledger()
-    response = as_staff.post(reverse("credits:assign", args=[a_credit.pk]), {f"invoice-{autumn.pk}": "10", f"invoice-{spring.pk}": amount})
+    response = staff_client.post(reverse("credits:assign", args=[a_credit.pk]), {f"invoice-{autumn.pk}": "10", f"invoice-{spring.pk}": amount})
     assert response.status_code == 422
     page = text(response)
     assert message in page
@@ -856,46 +844,46 @@ def test_it_puts_a_bad_amount_next_to_its_invoice(as_staff, a_credit, customer, 
         ({"autumn": "100.00", "spring": "150.01"}, "has only £150.00 outstanding."),
     ],
 )
-def test_it_refuses_an_assignment_the_rules_forbid(as_staff, customer, staff, amounts, message):
+def test_it_refuses_an_assignment_the_rules_forbid(staff_client, customer, staff, amounts, message):
     credit = credit_for(customer, "250.00", by=staff)
     invoices = {"autumn": invoice_for(customer, "100.00"), "spring": invoice_for(customer, "150.00")}
     before = ledger()
     data = {f"invoice-{invoices[name].pk}": value for name, value in amounts.items()}
-    response = as_staff.post(reverse("credits:assign", args=[credit.pk]), data)
+    response = staff_client.post(reverse("credits:assign", args=[credit.pk]), data)
     assert response.status_code == 422 and message in text(response)
     assert ledger() == before
 
 
-def test_it_refuses_more_than_the_credit_has_left(as_staff, customer, staff):
+def test_it_refuses_more_than_the_credit_has_left(staff_client, customer, staff):
     credit = credit_for(customer, "50.00", by=staff)
     a, b = invoice_for(customer, "40.00"), invoice_for(customer, "40.00")
     before = ledger()
-    response = as_staff.post(reverse("credits:assign", args=[credit.pk]), {f"invoice-{a.pk}": "40", f"invoice-{b.pk}": "40"})
+    response = staff_client.post(reverse("credits:assign", args=[credit.pk]), {f"invoice-{a.pk}": "40", f"invoice-{b.pk}": "40"})
     assert response.status_code == 422
     assert "That assigns £80.00, but the credit has only £50.00 left to assign." in text(response)
     assert ledger() == before
 
 
-def test_it_refuses_another_customers_invoice(as_staff, a_credit, customer):
+def test_it_refuses_another_customers_invoice(staff_client, a_credit, customer):
     theirs = invoice_for(CustomerFactory(name="Ben Other"), "100.00")
     ours = invoice_for(customer, "100.00")
     before = ledger()
-    response = as_staff.post(reverse("credits:assign", args=[a_credit.pk]), {f"invoice-{theirs.pk}": "50", f"invoice-{ours.pk}": "10"})
+    response = staff_client.post(reverse("credits:assign", args=[a_credit.pk]), {f"invoice-{theirs.pk}": "50", f"invoice-{ours.pk}": "10"})
     assert response.status_code == 422
     assert f"{theirs} belongs to another customer." in text(response)
     assert ledger() == before
-    response = as_staff.post(reverse("credits:assign", args=[a_credit.pk]), {"invoice-999999": "5"})
+    response = staff_client.post(reverse("credits:assign", args=[a_credit.pk]), {"invoice-999999": "5"})
     assert response.status_code == 422 and "That invoice does not exist." in text(response)
     assert ledger() == before
 
 
-def test_it_fills_oldest_first_without_javascript(as_staff, customer, staff):
+def test_it_fills_oldest_first_without_javascript(staff_client, customer, staff):
     credit = credit_for(customer, "250.00", by=staff)
     older = invoice_for(customer, "200.00", issue_date=timezone.localdate() - datetime.timedelta(days=30))
     middle = invoice_for(customer, "100.00", issue_date=timezone.localdate() - datetime.timedelta(days=10))
     newest = invoice_for(customer, "100.00")
     before = ledger()
-    response = as_staff.post(reverse("credits:assign", args=[credit.pk]), {"fill": "oldest"})
+    response = staff_client.post(reverse("credits:assign", args=[credit.pk]), {"fill": "oldest"})
     page = text(response)
     assert response.status_code == 200
     assert f'name="invoice-{older.pk}" value="200.00"' in page
@@ -905,37 +893,37 @@ def test_it_fills_oldest_first_without_javascript(as_staff, customer, staff):
     assert ledger() == before
 
 
-def test_it_says_when_there_is_nothing_to_assign_to(as_staff, a_credit):
-    page = text(as_staff.get(reverse("credits:assign", args=[a_credit.pk])))
+def test_it_says_when_there_is_nothing_to_assign_to(staff_client, a_credit):
+    page = text(staff_client.get(reverse("credits:assign", args=[a_credit.pk])))
     assert "Amy Parent has no unpaid or part-paid invoices to assign this credit to." in page
 
 
-def test_the_assign_panel_query_count_does_not_grow_with_invoices(as_staff, customer, staff):
+def test_the_assign_panel_query_count_does_not_grow_with_invoices(staff_client, customer, staff):
     credit = credit_for(customer, "10.00", by=staff)
     for _ in range(3):
         invoice_for(customer, "5.00")
-    few = queries(as_staff, reverse("credits:assign", args=[credit.pk]))
+    few = queries(staff_client, reverse("credits:assign", args=[credit.pk]))
     for _ in range(27):
         invoice_for(customer, "5.00")
-    assert queries(as_staff, reverse("credits:assign", args=[credit.pk])) == few
+    assert queries(staff_client, reverse("credits:assign", args=[credit.pk])) == few
 
 
 # History ------------------------------------------------------------------------------------------------
 
 
-def test_it_shows_a_credits_history(as_staff, split, staff):
+def test_it_shows_a_credits_history(staff_client, split, staff):
     credit, autumn, spring = split
     credits.update_credit(credit, note="Checked", by=staff)
-    page = text(as_staff.get(reverse("credits:history", args=[credit.pk])))
+    page = text(staff_client.get(reverse("credits:history", args=[credit.pk])))
     for words in ["Credit added", "Credit assigned", "Credit modified", "sam.staff", 'aria-current="page">History<']:
         assert words in page
 
 
-def test_the_reopened_invoice_can_take_the_credit_again(as_staff, split, customer):
+def test_the_reopened_invoice_can_take_the_credit_again(staff_client, split, customer):
     """Reassigning = remove, then add elsewhere."""
     credit, autumn, spring = split
-    as_staff.post(reverse("credits:unassign", args=[credit.pk, credit.assignments.get(invoice=autumn).pk]))
+    staff_client.post(reverse("credits:unassign", args=[credit.pk, credit.assignments.get(invoice=autumn).pk]))
     other = billing.create_invoice(customer, [("Extra class", 1, "100.00")])
-    response = as_staff.post(reverse("credits:assign", args=[credit.pk]), {f"invoice-{other.pk}": "100.00"})
+    response = staff_client.post(reverse("credits:assign", args=[credit.pk]), {f"invoice-{other.pk}": "100.00"})
     assert response.status_code == 303
     assert set(credit.assignments.values_list("invoice_id", flat=True)) == {spring.pk, other.pk}
