@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON := .venv/bin/python
 export DJANGO_ALLOW_ASYNC_UNSAFE := true
 
-.PHONY: run test setup venv database browser wrk bench check
+.PHONY: run test setup venv database browser wrk bench check soak
 
 venv:
 	@command -v uv >/dev/null || python3 -m pip install --quiet uv
