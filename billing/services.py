@@ -17,7 +17,16 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from billing_site.ledger import NO_CUSTOMERS, check_choice, check_date, customer_ids_sql, ledger_write, lock_customer
+from billing_site.ledger import (
+    INVOICE_GONE,  # noqa: F401 - billing.INVOICE_GONE, as before
+    NO_CUSTOMERS,
+    check_choice,
+    check_date,
+    customer_ids_sql,
+    ledger_write,
+    lock_customer,
+    lock_invoice_customer,
+)
 from billing_site.money import MAX_AMOUNT, format_money, parse_amount
 from credits.models import Credit
 from credits.services import apply_available_credit
@@ -31,7 +40,6 @@ MAX_QUANTITY = 10_000
 NO_LINES = "Add at least one line."
 INVOICE_VOID = "This invoice is void."
 INVOICE_PAID = "This invoice is already paid."
-INVOICE_GONE = "That invoice does not exist."
 
 
 def _check_lines(lines: Iterable[tuple[str, int, Decimal | int | str]]) -> list[InvoiceLine]:
@@ -91,12 +99,7 @@ def create_invoice(
 
 
 def _lock_invoice(invoice: Invoice | int) -> Invoice:
-    pk = invoice.pk if isinstance(invoice, Invoice) else invoice
-    customer_id = Invoice.objects.filter(pk=pk).values_list("customer_id", flat=True).first()
-    if customer_id is None:
-        raise ValidationError(INVOICE_GONE)
-    lock_customer(customer_id)
-    return Invoice.objects.select_for_update().get(pk=pk)
+    return Invoice.objects.select_for_update().get(pk=lock_invoice_customer(invoice)[0])
 
 
 @ledger_write("record_payment")
@@ -125,11 +128,7 @@ def record_payment(
 @ledger_write("void_invoice")
 def void_invoice(invoice: Invoice, *, by=None) -> Invoice:
     """Void an invoice that has no payments; the credits assigned to it are released."""
-    pk = invoice.pk if isinstance(invoice, Invoice) else invoice
-    customer_id = Invoice.objects.filter(pk=pk).values_list("customer_id", flat=True).first()
-    if customer_id is None:
-        raise ValidationError(INVOICE_GONE)
-    lock_customer(customer_id)
+    pk, _ = lock_invoice_customer(invoice)
     list(Credit.objects.filter(assignments__invoice_id=pk).select_for_update().order_by("id").values_list("id"))
     locked = Invoice.objects.select_for_update().get(pk=pk)
     if locked.status == InvoiceStatus.VOID:

@@ -12,6 +12,7 @@ from django.core.exceptions import EmptyResultSet, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
+from billing.models import Invoice
 from customers.models import Customer
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -69,6 +70,19 @@ def lock_customer(customer: Customer | int) -> Customer:
         return Customer.objects.select_for_update(no_key=True).get(pk=pk)
     except Customer.DoesNotExist:
         raise ValidationError({"customer": "That customer does not exist."}) from None
+
+
+INVOICE_GONE = "That invoice does not exist."
+
+
+def lock_invoice_customer(invoice: Invoice | int) -> tuple[int, int]:
+    """Lock the customer of an invoice (first, like every ledger write); returns the invoice's and the customer's pk."""
+    pk = invoice.pk if isinstance(invoice, Invoice) else invoice
+    customer_id = Invoice.objects.filter(pk=pk).values_list("customer_id", flat=True).first()
+    if customer_id is None:
+        raise ValidationError(INVOICE_GONE)
+    lock_customer(customer_id)
+    return pk, customer_id
 
 
 def _explain(error: IntegrityError) -> str:

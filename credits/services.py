@@ -32,6 +32,7 @@ from billing_site.ledger import (
     customer_ids_sql,
     ledger_write,
     lock_customer,
+    lock_invoice_customer,
 )
 from billing_site.money import ZERO, format_money, parse_amount
 from billing_site.web import pk_or_none
@@ -292,10 +293,7 @@ def delete_credit(credit: Credit, *, by=None) -> list[Invoice]:
 @ledger_write("apply_available_credit")
 def apply_available_credit(invoice: Invoice, *, by=None) -> Decimal:
     """Settle an open invoice from the customer's auto-apply credits, oldest first; returns the amount applied."""
-    customer_id = Invoice.objects.filter(pk=invoice.pk).values_list("customer_id", flat=True).first()
-    if customer_id is None:
-        raise ValidationError("That invoice does not exist.")
-    lock_customer(customer_id)
+    _, customer_id = lock_invoice_customer(invoice)
     credits = list(Credit.objects.auto_applicable_for(customer_id).select_for_update())
     locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if locked.status == InvoiceStatus.VOID:
