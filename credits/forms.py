@@ -154,6 +154,15 @@ class AssignForm(forms.Form):
         cleaned["allocations"] = allocations
         return cleaned
 
+    def rows(self):
+        """(invoice, box name, what the box holds, its errors) per open invoice: the panel writes the boxes itself,
+        since a widget template per box costs more than the rest of the page (~290 for a busy customer)."""
+        values = self.data if self.is_bound else self.initial
+        errors = self.errors if self.is_bound else {}
+        for invoice in self.invoices:
+            name = f"invoice-{invoice.pk}"
+            yield invoice, name, values.get(name, ""), errors.get(name)
+
     def fill_oldest_first(self, remaining: Decimal) -> dict[str, str]:
         """Initial amounts: each invoice's outstanding, oldest first, until the credit runs out."""
         filled = {}

@@ -60,6 +60,7 @@ class CreditTable(tables.Table):
         order_by = ("-date",)
         empty_text = "No credits match."
         attrs = {"aria-label": "Credits"}
+        template_name = "credits/_table.html"
 
     def render_status(self, record: Credit) -> str:
         return status_badge(record)

@@ -13,7 +13,6 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.db.models import QuerySet
 from django.http import (
     Http404,
@@ -42,6 +41,7 @@ from billing_site.web import (
     see_other,
     wants_partial,
 )
+from customers.filters import tag_suggestions
 
 from . import services
 from .forms import (
@@ -60,7 +60,6 @@ from .tables import BatchCreditTable, CreditTable, url_of
 PAGE = {"paginator_class": LazyPaginator, "per_page": 25}
 # An identical credit by the same person this recently is most likely the same form sent again.
 TWIN_WINDOW = datetime.timedelta(minutes=10)
-TAG_SAMPLE = 5000
 PREVIEW = 5
 
 
@@ -209,17 +208,6 @@ def _twin_batch(request: HttpRequest, fields: dict, count: int) -> CreditBatch |
 # Bulk credits and batches --------------------------------------------------------------------
 
 
-def _tags() -> list[str]:
-    """Class tags of the newest customers, as suggestions for the tag filter (a bounded sample, so fast at any size)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT DISTINCT tag FROM (SELECT tags FROM customers_customer WHERE NOT archived ORDER BY id DESC LIMIT %s) AS newest,"
-            " unnest(newest.tags) AS tag ORDER BY tag LIMIT 500",
-            [TAG_SAMPLE],
-        )
-        return [row[0] for row in cursor.fetchall()]
-
-
 def _quiet_amount(value: str) -> Decimal | None:
     try:
         return parse_amount(value)
@@ -285,7 +273,7 @@ def credit_bulk(request: HttpRequest) -> HttpResponse:
     context = {"form": form, "twin": twin, **_selection_context(selection, data.get("amount", ""))}
     if wants_partial(request) and request.method == "GET":
         return render(request, "credits/bulk.html#selection", context)
-    context["tags"] = _tags() if selection.by_filter else []
+    context["tags"] = tag_suggestions() if selection.by_filter else []
     return render(request, "credits/bulk.html", context, status=status)
 
 
@@ -517,7 +505,7 @@ def credit_assign(request: HttpRequest, pk: int) -> HttpResponse:
         status = 422
     else:
         form = AssignForm(invoices)
-    rows = [(invoice, form[f"invoice-{invoice.pk}"], url_of(invoice)) for invoice in invoices]
+    rows = [(*row, url_of(row[0])) for row in form.rows()]
     context = {**_tab_context(request, credit, "assignments"), "form": form, "rows": rows, "to_assign": _to_assign(credit, form),
                "currency": settings.STUDIO_CURRENCY}
     return render(request, _partial(request, "credits/assign.html", "panel"), context, status=status)

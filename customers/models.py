@@ -43,10 +43,12 @@ class Customer(models.Model):
         ordering = ["name", "id"]
         indexes = [
             models.Index(fields=["name", "id"], name="customer_name_id"),
-            GinIndex(OpClass(Upper("name"), name="gin_trgm_ops"), name="customer_name_trgm"),
-            GinIndex(OpClass(Upper("email"), name="gin_trgm_ops"), name="customer_email_trgm"),
-            GinIndex(OpClass(Upper("phone"), name="gin_trgm_ops"), name="customer_phone_trgm"),
-            GinIndex(fields=["tags"], name="customer_tags"),
+            # fastupdate off: a search reads its index only, never a pending list of recent changes that it would
+            # scan end to end (up to 4 MB: 17 ms of a 29 ms search). Customers change rarely; searches are all day.
+            GinIndex(OpClass(Upper("name"), name="gin_trgm_ops"), name="customer_name_trgm", fastupdate=False),
+            GinIndex(OpClass(Upper("email"), name="gin_trgm_ops"), name="customer_email_trgm", fastupdate=False),
+            GinIndex(OpClass(Upper("phone"), name="gin_trgm_ops"), name="customer_phone_trgm", fastupdate=False),
+            GinIndex(fields=["tags"], name="customer_tags", fastupdate=False),
         ]
 
     def __str__(self) -> str:

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Page
+from django.core.paginator import Page, Paginator
 from django.db.models import (
     CharField,
     DecimalField,
@@ -43,15 +43,13 @@ from billing_site.web import add_service_errors, see_other, wants_partial
 from credits.models import Credit
 
 from . import services
-from .filters import CustomerFilter
+from .filters import CustomerFilter, tag_suggestions
 from .forms import AddCustomerForm, CustomerForm
 from .models import Customer
 from .tables import CustomerTable
 
 PER_PAGE = 25
-NEWEST_INVOICES = 300
-NEWEST_CREDITS = 100
-TAG_SAMPLE = 2000  # tags suggested from the newest customers: one index scan, never all of them
+TAB_PER_PAGE = 25  # the Billing tab's invoices and credits, a page of each at a time
 ADD_KEYS = "customers_add_keys"  # session: idempotency key -> the customer that form created
 
 MONEY = DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES)
@@ -78,19 +76,6 @@ def with_balances(customers: QuerySet[Customer]) -> QuerySet[Customer]:
         outstanding_total=Coalesce(Subquery(owed, output_field=MONEY), zero),
         available_credit=Coalesce(Subquery(available, output_field=MONEY), zero),
     )
-
-
-def _tag_suggestions() -> list[str]:
-    """Distinct tags of the newest customers, for the tag filter's suggestions (bounded, so fast at any size)."""
-    newest = Customer.objects.active().order_by("-id").values("pk")[:TAG_SAMPLE]
-    tags = (
-        Customer.objects.filter(pk__in=newest)
-        .annotate(tag=Func(F("tags"), function="unnest", output_field=CharField()))
-        .order_by("tag")
-        .values_list("tag", flat=True)
-        .distinct()
-    )
-    return list(tags[:300])
 
 
 def _get_customer(pk: int) -> Customer:
@@ -173,7 +158,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     context = {"filter": filterset, "table": table, "can_group": can_group, "filter_params": params, "filter_query": urlencode(params)}
     if wants_partial(request):
         return render(request, "customers/list.html#table", context)
-    return render(request, "customers/list.html", {**context, "tag_suggestions": _tag_suggestions()})
+    return render(request, "customers/list.html", {**context, "tag_suggestions": tag_suggestions()})
 
 
 @vary_on_headers("HX-Request")
@@ -256,18 +241,15 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required("billing.view_invoice")
 @permission_required("credits.view_credit")
 def customer_billing(request: HttpRequest, pk: int) -> HttpResponse:
+    """Invoices and credits, newest first, a page of each (`?invoices=N`, `?credits=N`) however many there are."""
     customer = _get_customer(pk)
-    invoices = list(customer.invoices.order_by("-issue_date", "-id")[: NEWEST_INVOICES + 1])
-    credits = list(customer.credits.order_by("-date", "-id")[: NEWEST_CREDITS + 1])
+    invoices = Paginator(customer.invoices.order_by("-issue_date", "-id"), TAB_PER_PAGE)
+    credits = Paginator(customer.credits.order_by("-date", "-id"), TAB_PER_PAGE)
     context = {
         "customer": customer,
         "tab": "billing",
-        "invoices": invoices[:NEWEST_INVOICES],
-        "more_invoices": len(invoices) > NEWEST_INVOICES,
-        "credits": credits[:NEWEST_CREDITS],
-        "more_credits": len(credits) > NEWEST_CREDITS,
-        "newest_invoices": NEWEST_INVOICES,
-        "newest_credits": NEWEST_CREDITS,
+        "invoices": invoices.get_page(request.GET.get("invoices")),
+        "credits": credits.get_page(request.GET.get("credits")),
         # Add Credit opens the single-credit form with this customer fixed, and comes back here after Create.
         "add_credit_url": f"{reverse('credits:add')}?{urlencode({'customer': customer.pk, 'next': request.path})}",
     }

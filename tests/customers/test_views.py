@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.messages import get_messages
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -20,6 +21,8 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
 def queries_for(client, url: str, **headers) -> int:
+    """The queries one GET makes, with nothing cached (the tag suggestions)."""
+    cache.clear()
     with CaptureQueriesContext(connection) as captured:
         response = client.get(url, **headers)
     assert response.status_code == 200
@@ -112,6 +115,17 @@ class TestList:
         client.force_login(staff)
         html = client.get(self.url).content.decode()
         assert '<datalist id="tag-suggestions"><option value="Ballet Tue 4pm"></option><option value="Tap Wed 5pm"></option></datalist>' in html
+
+    def test_tag_suggestions_are_kept_for_a_minute(self, client, staff):
+        CustomerFactory(tags=["Ballet Tue 4pm"])
+        client.force_login(staff)
+        assert '<option value="Ballet Tue 4pm">' in client.get(self.url).content.decode()
+        CustomerFactory(tags=["Swim Sat 10am"])
+        with CaptureQueriesContext(connection) as captured:
+            html = client.get(self.url).content.decode()
+        assert not [query for query in captured if "unnest" in query["sql"]] and '<option value="Swim Sat 10am">' not in html
+        cache.clear()
+        assert '<option value="Swim Sat 10am">' in client.get(self.url).content.decode()
 
     def test_it_filters_to_customers_with_an_outstanding_balance(self, client, staff):
         owing = CustomerFactory(name="Owing Family")
@@ -405,15 +419,32 @@ class TestBilling:
         html = client.get(self.url(customer)).content.decode()
         assert "No invoices yet." in html and "/billing/add-credit/?customer=" not in html
 
-    def test_it_shows_the_newest_invoices_only(self, client, staff, customer, monkeypatch):
+    def test_it_pages_invoices_and_credits_newest_first(self, client, staff, customer, monkeypatch):
         from customers import views
 
-        monkeypatch.setattr(views, "NEWEST_INVOICES", 2)
+        monkeypatch.setattr(views, "TAB_PER_PAGE", 2)
         numbers = [invoice_for(customer, "5.00").display_number for _ in range(3)]
+        credits = [credit_for(customer, "1.00") for _ in range(3)]
         client.force_login(staff)
         html = client.get(self.url(customer)).content.decode()
         assert numbers[2] in html and numbers[1] in html and numbers[0] not in html
-        assert "Showing the newest 2 invoices." in html
+        assert '<span class="count">3</span>' in html and html.count("Page 1 of 2") == 2
+        assert f'href="?invoices=2"' in html and f'href="?credits=2"' in html
+
+        # The invoices' second page keeps the credits' page, and the other way round.
+        html = client.get(self.url(customer) + "?invoices=2&credits=2").content.decode()
+        assert numbers[0] in html and numbers[1] not in html
+        assert f'/billing/credits/{credits[0].pk}/' in html and f'/billing/credits/{credits[2].pk}/' not in html
+        assert 'href="?invoices=1&amp;credits=2"' in html and 'href="?invoices=2&amp;credits=1"' in html
+
+    def test_a_page_out_of_range_or_not_a_number_shows_a_real_page(self, client, staff, customer, monkeypatch):
+        from customers import views
+
+        monkeypatch.setattr(views, "TAB_PER_PAGE", 2)
+        numbers = [invoice_for(customer, "5.00").display_number for _ in range(3)]
+        client.force_login(staff)
+        assert numbers[0] in client.get(self.url(customer) + "?invoices=99").content.decode()  # the last page
+        assert numbers[2] in client.get(self.url(customer) + "?invoices=x").content.decode()  # the first
 
     def test_htmx_gets_just_the_tab(self, client, staff, customer):
         client.force_login(staff)
