@@ -18,6 +18,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.urls import reverse
 
 from billing_site.money import ZERO, MoneyField
+from billing_site.triggers import kept_by_db
 
 
 # History rows for set-based writes: one statement-level trigger inserts every row's event from the
@@ -54,19 +55,6 @@ class InvoiceStatus(models.TextChoices):
 
 
 OPEN_STATUSES = (InvoiceStatus.UNPAID, InvoiceStatus.PART_PAID)
-
-# Aggregates may only be written by the child-row triggers (which run one level deeper).
-_GUARD_INVOICE_TOTALS = """
-IF pg_trigger_depth() = 1 AND (
-    (TG_OP = 'INSERT' AND (NEW.total <> 0 OR NEW.paid <> 0 OR NEW.credited <> 0))
-    OR (TG_OP = 'UPDATE' AND (NEW.total, NEW.paid, NEW.credited) IS DISTINCT FROM (OLD.total, OLD.paid, OLD.credited))
-) THEN
-    RAISE EXCEPTION 'An invoice''s total, paid and credited figures are kept by the database from its lines, payments and credits'
-        USING ERRCODE = 'check_violation';
-END IF;
-RETURN NEW;
-"""
-
 
 class InvoiceQuerySet(models.QuerySet):
     def open(self) -> InvoiceQuerySet:
@@ -125,11 +113,10 @@ class Invoice(models.Model):
             models.CheckConstraint(condition=Q(due_date__gte=F("issue_date")), name="invoice_due_after_issue"),
         ]
         triggers = [
-            pgtrigger.Trigger(
-                name="invoice_totals_kept_by_db",
-                when=pgtrigger.Before,
-                operation=pgtrigger.Insert | pgtrigger.Update,
-                func=_GUARD_INVOICE_TOTALS,
+            # Aggregates may only be written by the child-row triggers (which run one level deeper).
+            *kept_by_db(
+                "invoice_totals_kept_by_db", ("total", "paid", "credited"),
+                "An invoice''s total, paid and credited figures are kept by the database from its lines, payments and credits",
             ),
             # Moving an invoice to another customer would leave its credit assignments joining two customers.
             pgtrigger.Protect(name="invoice_customer_is_fixed", operation=pgtrigger.Update, condition=pgtrigger.AnyChange("customer")),

@@ -19,6 +19,7 @@ from django.urls import reverse
 
 from billing.models import BULK_DELETE_EVENT, BULK_INSERT_EVENT, _keep_parent_sum, refuse_truncate_leaving
 from billing_site.money import MAX_AMOUNT, ZERO, MoneyField
+from billing_site.triggers import kept_by_db
 
 
 class Reason(models.TextChoices):
@@ -35,17 +36,6 @@ class CreditStatus(models.TextChoices):
     PART_ASSIGNED = "part_assigned", "Part-assigned"
     FULLY_ASSIGNED = "fully_assigned", "Fully assigned"
 
-
-_GUARD_CREDIT_ASSIGNED = """
-IF pg_trigger_depth() = 1 AND (
-    (TG_OP = 'INSERT' AND NEW.assigned <> 0)
-    OR (TG_OP = 'UPDATE' AND NEW.assigned IS DISTINCT FROM OLD.assigned)
-) THEN
-    RAISE EXCEPTION 'A credit''s assigned figure is kept by the database from its assignments'
-        USING ERRCODE = 'check_violation';
-END IF;
-RETURN NEW;
-"""
 
 _CHECK_ASSIGNMENT = """
     SELECT customer_id INTO credit_customer FROM credits_credit WHERE id = NEW.credit_id;
@@ -148,12 +138,8 @@ class Credit(models.Model):
             models.CheckConstraint(condition=Q(assigned__lte=F("amount")), name="credit_not_overassigned"),
         ]
         triggers = [
-            pgtrigger.Trigger(
-                name="credit_assigned_kept_by_db",
-                when=pgtrigger.Before,
-                operation=pgtrigger.Insert | pgtrigger.Update,
-                func=_GUARD_CREDIT_ASSIGNED,
-            ),
+            *kept_by_db("credit_assigned_kept_by_db", ("assigned",),
+                        "A credit''s assigned figure is kept by the database from its assignments"),
             # Moving a credit to another customer would leave its assignments joining two customers.
             pgtrigger.Protect(name="credit_customer_is_fixed", operation=pgtrigger.Update, condition=pgtrigger.AnyChange("customer")),
         ]
