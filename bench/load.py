@@ -1,7 +1,8 @@
 """Throughput under gunicorn (2 sync workers, DEBUG off, persistent database connections) with wrk on loopback.
 
-Two loads, each for `duration` seconds after a short warm-up: the Customers list as a logged-in
-manager, and Add Credit form POSTs (session + CSRF cookie and header), each for another
+Three loads, each for `duration` seconds after a short warm-up: the sign-in page (no session, no
+query: the ceiling of Django, gunicorn and wrk on this machine, shown as each row's baseline),
+the Customers list as a logged-in manager, and Add Credit form POSTs (session + CSRF cookie and header), each for another
 customer with its own idempotency key. The credits those POSTs create are deleted afterwards,
 with their history rows, so every run starts from the same data.
 """
@@ -29,6 +30,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 WORKERS = 2
 WARMUP_SECONDS = 3
+LOGIN = "/accounts/login/"
 
 
 def _free_port() -> int:
@@ -65,7 +67,7 @@ class Gunicorn:
             if self.process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited with {self.process.returncode}: {Path(self.log.name).read_text()[-2000:]}")
             try:
-                with urllib.request.urlopen(f"{self.base}/accounts/login/", timeout=5) as response:
+                with urllib.request.urlopen(f"{self.base}{LOGIN}", timeout=5) as response:
                     if response.status == 200:
                         return
             except (urllib.error.URLError, ConnectionError, OSError):
@@ -105,14 +107,15 @@ def _wrk(url: str, script: str, *, seconds: float, connections: int, threads: in
             "p50": stats["p50_us"] / 1e6, "errors": errors}
 
 
-def _row(label: str, stats: dict, connections: int) -> Row:
+def _row(label: str, stats: dict, connections: int, ceiling: dict) -> Row:
     met = stats["rps"] >= LOAD_MIN_RPS and stats["p95"] <= LOAD_P95_MAX and stats["errors"] == 0
     return Row(
         label, f"{stats['rps']:.0f} req/s, p95 {ms(stats['p95'])}, {stats['errors']} errors",
+        baseline=f"sign-in page {ceiling['rps']:.0f} req/s", ratio=f"{stats['rps'] / ceiling['rps']:.2f}×",
         target=f"≥ {LOAD_MIN_RPS:g} req/s, p95 ≤ {ms(LOAD_P95_MAX)}, 0 errors", met=met,
         notes=f"wrk {connections} connections for {stats['seconds']:.0f} s: {stats['requests']:,} requests, p50 {ms(stats['p50'])}; "
               f"gunicorn {WORKERS} sync workers",
-        data=stats,
+        data={**stats, "ceiling": ceiling},
     )
 
 
@@ -183,6 +186,10 @@ def measure(size: Size, fx: Fixtures, *, secret_key: str, seconds: float, connec
         _check(server.base, "/customers/", get_cookie)
         _check(server.base, "/billing/add-credit/", post_cookie, data=f"customer=1&amount=oops&idempotency_key={run}-check".encode(),
                headers={"X-CSRFToken": csrf, "Content-Type": "application/x-www-form-urlencoded"}, expect=(422,))
+        # The ceiling of this stack on this machine: the sign-in page, which reads no session and no table.
+        ceiling_script = (HERE / "get_page.lua").read_text().replace("__COOKIE__", "")
+        _wrk(server.base + LOGIN, ceiling_script, seconds=WARMUP_SECONDS, connections=connections, threads=threads)
+        ceiling = _wrk(server.base + LOGIN, ceiling_script, seconds=seconds, connections=connections, threads=threads)
         for label, path, script in [
             ("Throughput: Customers › View All (GET)", "/customers/", get_script),
             ("Throughput: Add Credit (POST, creates a credit)", "/billing/add-credit/", post_script),
@@ -190,7 +197,7 @@ def measure(size: Size, fx: Fixtures, *, secret_key: str, seconds: float, connec
             warm_script = script.replace(run, f"{run}-warm") if script is post_script else script
             _wrk(server.base + path, warm_script, seconds=WARMUP_SECONDS, connections=connections, threads=threads)
             stats = _wrk(server.base + path, script, seconds=seconds, connections=connections, threads=threads)
-            rows.append(_row(label, stats, connections))
+            rows.append(_row(label, stats, connections, ceiling))
     finally:
         server.stop()
         cleaned = cleanup_credits(run) + cleanup_credits(f"{run}-warm")
