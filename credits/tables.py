@@ -35,6 +35,12 @@ def status_badge(credit: Credit) -> str:
     return format_html('<span class="badge badge-{}">{}</span>', credit.status, credit.status_label)
 
 
+@functools.lru_cache(maxsize=4096)
+def _day(value: datetime.date, language: str | None) -> str:
+    """A date as the tables show it ("5 Nov 2026"), formatted once per date and language."""
+    return date_format(value, "j M Y")
+
+
 class MoneyColumn(tables.Column):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, attrs=NUM, **kwargs)
@@ -50,6 +56,15 @@ class CustomerColumn(tables.Column):
     def render(self, value, record) -> str:
         url = url_of(record.customer)
         return format_html('<a href="{}" hx-boost="false">{}</a>', url, value) if url else str(value)
+
+
+# A page's rows, one string each (customers/_table.html says why). The same cells as CreditTable's columns render.
+CREDIT_ROW = (
+    '<tr class="{parity}"><td><a hx-boost="false" href="{url}">{date}</a></td>'
+    '<td><a href="{customer_url}" hx-boost="false">{customer}</a></td>'
+    '<td class="num">{amount}</td><td class="num">{assigned}</td><td class="num">{remaining}</td>'
+    '<td><span class="badge badge-{status}">{status_label}</span></td><td>{reason}</td><td>{created_by}</td></tr>'
+)
 
 
 class CreditTable(tables.Table):
@@ -75,6 +90,28 @@ class CreditTable(tables.Table):
 
     def render_created_by(self, value) -> str:
         return value.get_username()
+
+    def rows_html(self) -> list[SafeString]:
+        """The page's rows as HTML: what the columns render, for a fraction of the template engine's cost."""
+        language, url, customer_url = get_language(), url_for_pk("credits:detail"), url_for_pk("customers:detail")
+        rows = []
+        for number, row in enumerate(self.paginated_rows):
+            credit = row.record
+            rows.append(mark_safe(CREDIT_ROW.format(
+                parity="odd" if number % 2 else "even",
+                url=url(credit.pk),
+                date=_day(credit.date, language),
+                customer_url=customer_url(credit.customer_id),
+                customer=escape(credit.customer.name),
+                amount=format_money(credit.amount),
+                assigned=format_money(credit.assigned),
+                remaining=format_money(credit.remaining),
+                status=credit.status,
+                status_label=credit.status_label,
+                reason=credit.get_reason_display(),
+                created_by=escape(credit.created_by.get_username()) if credit.created_by else "system",
+            )))  # fmt: skip
+        return rows
 
 
 class BatchCreditTable(tables.Table):
@@ -111,11 +148,6 @@ ASSIGN_ROW = (
     '<input type="text" name="{name}"{value} inputmode="decimal" autocomplete="off" class="amount" data-outstanding="{raw}"'
     '{invalid} id="id_{name}">{error}</td></tr>'
 )
-
-
-@functools.lru_cache(maxsize=4096)
-def _day(value: datetime.date, language: str | None) -> str:
-    return date_format(value, "j M Y")
 
 
 def assign_rows(form: AssignForm) -> list[SafeString]:
