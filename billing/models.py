@@ -18,7 +18,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.urls import reverse
 
 from billing_site.money import ZERO, MoneyField
-from billing_site.triggers import kept_by_db
+from billing_site.triggers import keeps_parent_sum, kept_by_db
 
 
 # History rows for set-based writes: one statement-level trigger inserts every row's event from the
@@ -142,18 +142,6 @@ class Invoice(models.Model):
         return reverse("billing:invoice_detail", args=[self.pk])
 
 
-def _keep_parent_sum(parent_table: str, parent_fk: str, column: str) -> str:
-    """PL/pgSQL that adds a child row's amount to (or takes it from) its parent's stored sum."""
-    return f"""
-IF TG_OP = 'INSERT' THEN
-    UPDATE {parent_table} SET {column} = {column} + NEW.amount WHERE id = NEW.{parent_fk};
-ELSIF TG_OP = 'DELETE' THEN
-    UPDATE {parent_table} SET {column} = {column} - OLD.amount WHERE id = OLD.{parent_fk};
-END IF;
-RETURN NULL;
-"""
-
-
 @pghistory.track(BULK_INSERT_EVENT, BULK_DELETE_EVENT)
 class InvoiceLine(models.Model):
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
@@ -171,12 +159,7 @@ class InvoiceLine(models.Model):
         triggers = [
             pgtrigger.Protect(name="line_is_immutable", operation=pgtrigger.Update),
             refuse_truncate_leaving("billing_invoice", "total", "lines_truncated_alone"),
-            pgtrigger.Trigger(
-                name="line_keeps_invoice_total",
-                when=pgtrigger.After,
-                operation=pgtrigger.Insert | pgtrigger.Delete,
-                func=_keep_parent_sum("billing_invoice", "invoice_id", "total"),
-            ),
+            *keeps_parent_sum("line_keeps_invoice_total", "billing_invoice", "invoice_id", "total"),
         ]
 
     def __str__(self) -> str:
@@ -209,12 +192,7 @@ class Payment(models.Model):
         triggers = [
             pgtrigger.Protect(name="payment_is_immutable", operation=pgtrigger.Update),
             refuse_truncate_leaving("billing_invoice", "paid", "payments_truncated_alone"),
-            pgtrigger.Trigger(
-                name="payment_keeps_invoice_paid",
-                when=pgtrigger.After,
-                operation=pgtrigger.Insert | pgtrigger.Delete,
-                func=_keep_parent_sum("billing_invoice", "invoice_id", "paid"),
-            ),
+            *keeps_parent_sum("payment_keeps_invoice_paid", "billing_invoice", "invoice_id", "paid"),
         ]
 
     def __str__(self) -> str:

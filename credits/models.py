@@ -17,9 +17,9 @@ from django.db import models
 from django.db.models import Case, F, Q, Value, When
 from django.urls import reverse
 
-from billing.models import BULK_DELETE_EVENT, BULK_INSERT_EVENT, _keep_parent_sum, refuse_truncate_leaving
+from billing.models import BULK_DELETE_EVENT, BULK_INSERT_EVENT, refuse_truncate_leaving
 from billing_site.money import MAX_AMOUNT, ZERO, MoneyField
-from billing_site.triggers import kept_by_db
+from billing_site.triggers import keeps_parent_sum, kept_by_db
 
 
 class Reason(models.TextChoices):
@@ -178,18 +178,8 @@ class CreditAssignment(models.Model):
                 func=_CHECK_ASSIGNMENT,
                 declare=[("credit_customer", "bigint"), ("invoice_customer", "bigint"), ("invoice_voided", "timestamptz")],
             ),
-            pgtrigger.Trigger(
-                name="assignment_keeps_credit_assigned",
-                when=pgtrigger.After,
-                operation=pgtrigger.Insert | pgtrigger.Delete,
-                func=_keep_parent_sum("credits_credit", "credit_id", "assigned"),
-            ),
-            pgtrigger.Trigger(
-                name="assignment_keeps_invoice_credited",
-                when=pgtrigger.After,
-                operation=pgtrigger.Insert | pgtrigger.Delete,
-                func=_keep_parent_sum("billing_invoice", "invoice_id", "credited"),
-            ),
+            *keeps_parent_sum("assignment_keeps_credit_assigned", "credits_credit", "credit_id", "assigned"),
+            *keeps_parent_sum("assignment_keeps_invoice_credited", "billing_invoice", "invoice_id", "credited"),
         ]
 
     def __str__(self) -> str:
