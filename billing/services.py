@@ -7,6 +7,7 @@ CHECK constraints. A new invoice takes the customer's auto-apply credits straigh
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 from collections.abc import Iterable
@@ -154,6 +155,21 @@ class InvoiceRun:
     credit_applied: Decimal
 
 
+@contextlib.contextmanager
+def _foreign_keys_checked_per_statement(cursor):
+    """Check foreign keys at the end of each statement, then defer them again (Django's default).
+
+    Deferred, the invoice run's 30,000 foreign-key checks wait in PostgreSQL's queue of pending
+    trigger events, and every query a trigger runs afterwards (a history row for each invoice the
+    sums update) walks that queue again: 25 s for 10,000 invoices, against 6 s checked as it goes.
+    """
+    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    try:
+        yield
+    finally:
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+
+
 @ledger_write("create_invoices")
 def create_invoices(
     customers: QuerySet[Customer],
@@ -176,7 +192,7 @@ def create_invoices(
         raise ValidationError({"due_date": "The due date cannot be before the issue date."})
     ids_sql, params = customer_ids_sql(customers)
     by_id = by.pk if by else None
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor, _foreign_keys_checked_per_statement(cursor):
         # The same lock order as every single-customer write: customers (by id), then credits.
         cursor.execute(f"SELECT id FROM customers_customer WHERE id IN ({ids_sql}) ORDER BY id FOR NO KEY UPDATE", params)
         cursor.execute(

@@ -65,3 +65,26 @@ def test_it_refuses_an_empty_selection(db):
         billing.create_invoices(Customer.objects.none(), LINES)
     assert Invoice.objects.count() == 0
     assert Credit.objects.count() == 0
+
+
+def test_it_leaves_foreign_keys_deferred_for_the_rest_of_the_transaction(db):
+    """It checks foreign keys per statement while it runs (see _foreign_keys_checked_per_statement), then defers them again."""
+    from django.db import connection, transaction
+
+    customer = CustomerFactory()
+    with transaction.atomic(), connection.cursor() as cursor:
+        billing.create_invoices(Customer.objects.filter(pk=customer.pk), LINES)
+        # A row naming a batch that does not exist yet is fine while the checks wait for the commit.
+        cursor.execute("SELECT nextval(pg_get_serial_sequence('credits_creditbatch', 'id'))")
+        batch_id = cursor.fetchone()[0]
+        cursor.execute(
+            "INSERT INTO credits_credit (customer_id, date, amount, assigned, reason, note, auto_apply, batch_id, version, created_at)"
+            " VALUES (%s, now(), 5, 0, 'other', '', false, %s, 1, now())",
+            [customer.pk, batch_id],
+        )
+        cursor.execute(
+            "INSERT INTO credits_creditbatch (id, amount, date, reason, note, auto_apply, count, total, created_at)"
+            " VALUES (%s, 5, now(), 'other', '', false, 1, 5, now())",
+            [batch_id],
+        )
+    assert Credit.objects.get(batch_id=batch_id).customer == customer
