@@ -29,11 +29,6 @@ class Size:
         return (min(10_000, max(1, self.customers // 10)), min(100_000, self.customers))
 
     @property
-    def invoice_memory_customers(self) -> tuple[int, int]:
-        """The invoice run's two sizes: 1,000 and 10,000 (100,000 takes a quarter of an hour on two busy cores)."""
-        return (max(1, self.bulk_customers // 10), self.bulk_customers)
-
-    @property
     def busy(self) -> tuple[int, int]:
         """Invoices and credits of the one busy customer (300 and 100; a tenth on tiny data, to stay quick)."""
         return (300, 100) if self.customers >= 10_000 else (30, 10)

@@ -102,7 +102,7 @@ def ensure(size: Size) -> Fixtures:
 
     manager, staff = User.objects.get(username="manager"), User.objects.get(username="staff")
     admin = _admin()
-    tags = {count: _tag_customers(size, count) for count in sorted({size.bulk_customers, *size.memory_customers, *size.invoice_memory_customers})}
+    tags = {count: _tag_customers(size, count) for count in sorted({size.bulk_customers, *size.memory_customers})}
     busy, split = _busy_customer(size, manager, staff)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE customers_customer")

@@ -86,7 +86,7 @@ def run_child(kind: str, tag: str, user_id: int) -> dict:
 def measure(size: Size, fx: Fixtures) -> list[Row]:
     rows = []
     for kind, user_id, (small, large) in (("bulk_credits", fx.manager_id, size.memory_customers),
-                                          ("invoice_run", fx.staff_id, size.invoice_memory_customers)):
+                                          ("invoice_run", fx.staff_id, size.memory_customers)):
         low, high = run_child(kind, fx.tags[small], user_id), run_child(kind, fx.tags[large], user_id)
         growth = [r["rss_growth"] if r["rss_growth"] is not None else r["traced_peak"] for r in (low, high)]
         limit = MEMORY_MAX_GROWTH * growth[0] + MEMORY_SLACK
