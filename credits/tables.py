@@ -58,7 +58,7 @@ class CustomerColumn(tables.Column):
         return format_html('<a href="{}" hx-boost="false">{}</a>', url, value) if url else str(value)
 
 
-# A page's rows, one string each (customers/_table.html says why). The same cells as CreditTable's columns render.
+# A page's rows, one string each (tables/rows.html says why). The same cells as CreditTable's columns render.
 CREDIT_ROW = (
     '<tr class="{parity}"><td><a hx-boost="false" href="{url}">{date}</a></td>'
     '<td><a href="{customer_url}" hx-boost="false">{customer}</a></td>'
@@ -83,7 +83,7 @@ class CreditTable(tables.Table):
         order_by = ("-date",)
         empty_text = "No credits match."
         attrs = {"aria-label": "Credits"}
-        template_name = "credits/_table.html"
+        template_name = "tables/rows.html"
 
     def render_status(self, record: Credit) -> str:
         return status_badge(record)

@@ -42,7 +42,7 @@ class MoneyColumn(tables.Column):
         return format_money(value)
 
 
-# A page's rows, one string each (customers/_table.html says why). The same cells as the columns below render.
+# A page's rows, one string each (tables/rows.html says why). The same cells as the columns below render.
 ROW = (
     '<tr class="{parity}">{select}<td><a href="{url}">{name}</a></td><td>{email}</td><td>{phone}</td>'
     '<td class="tags">{tags}</td><td class="num">{owed}</td><td class="num">{available}</td></tr>'
