@@ -10,10 +10,8 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
 from django.db.models import (
-    CharField,
     DecimalField,
     F,
-    Func,
     OuterRef,
     QuerySet,
     Subquery,

@@ -821,7 +821,7 @@ def test_it_assigns_a_credit_split_over_two_invoices(staff_client, a_credit, cus
 
 def test_it_redirects_the_page_after_an_htmx_assign(staff_client, a_credit, customer):
     autumn = invoice_for(customer, "100.00")
-    response = staff_client.post(reverse("credits:assign", args=[a_credit.pk]), {f"invoice-{autumn.pk}": "40", f"invoice-0": ""}, **HTMX)
+    response = staff_client.post(reverse("credits:assign", args=[a_credit.pk]), {f"invoice-{autumn.pk}": "40", "invoice-0": ""}, **HTMX)
     assert response["HX-Redirect"] == reverse("credits:assignments", args=[a_credit.pk])
 
 

@@ -429,7 +429,7 @@ class TestBilling:
         html = client.get(self.url(customer)).content.decode()
         assert numbers[2] in html and numbers[1] in html and numbers[0] not in html
         assert '<span class="count">3</span>' in html and html.count("Page 1 of 2") == 2
-        assert f'href="?invoices=2"' in html and f'href="?credits=2"' in html
+        assert 'href="?invoices=2"' in html and 'href="?credits=2"' in html
 
         # The invoices' second page keeps the credits' page, and the other way round.
         html = client.get(self.url(customer) + "?invoices=2&credits=2").content.decode()

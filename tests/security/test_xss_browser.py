@@ -65,7 +65,7 @@ def test_stored_attacks_never_run_in_the_browser(page, live_server, transactiona
         f"/customers/{eve.pk}/",
         f"/customers/{eve.pk}/billing/",
         f"/customers/{eve.pk}/history/",
-        f"/billing/credits/?q=Eve",
+        "/billing/credits/?q=Eve",
         f"/billing/credits/{credit.pk}/",
         f"/billing/credits/{credit.pk}/assignments/",
         f"/billing/credits/{credit.pk}/assignments/add/",
