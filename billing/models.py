@@ -18,33 +18,13 @@ from django.db.models import Case, F, Q, Value, When
 from django.urls import reverse
 
 from billing_site.money import ZERO, MoneyField
-from billing_site.triggers import keeps_parent_sum, kept_by_db
-
-
-# History rows for set-based writes: one statement-level trigger inserts every row's event from the
-# transition table, where a row-level one would run once per row (10,000 times for one bulk credit).
-BULK_INSERT_EVENT = pghistory.InsertEvent(level=pghistory.Statement)
-BULK_DELETE_EVENT = pghistory.DeleteEvent(level=pghistory.Statement)
-
-
-def refuse_truncate_leaving(parent_table: str, column: str, name: str) -> pgtrigger.Trigger:
-    """TRUNCATE skips row triggers: refuse one that would leave a parent's stored sum without its rows.
-
-    Truncating the parents in the same statement (as a test flush does) still works.
-    """
-    return pgtrigger.Trigger(
-        name=name,
-        level=pgtrigger.Statement,
-        when=pgtrigger.After,
-        operation=pgtrigger.Truncate,
-        func=f"""
-IF EXISTS (SELECT 1 FROM {parent_table} WHERE {column} <> 0) THEN
-    RAISE EXCEPTION USING ERRCODE = 'check_violation',
-        MESSAGE = 'Truncating ' || TG_TABLE_NAME || ' alone would leave {parent_table}.{column} without its rows';
-END IF;
-RETURN NULL;
-""",
-    )
+from billing_site.triggers import (
+    BULK_DELETE_EVENT,
+    BULK_INSERT_EVENT,
+    keeps_parent_sum,
+    kept_by_db,
+    refuse_truncate_leaving,
+)
 
 
 class InvoiceStatus(models.TextChoices):
@@ -66,7 +46,7 @@ class InvoiceQuerySet(models.QuerySet):
 
 
 # Inserts and deletes come in sets (an invoice run), so their history is written once per statement, from the
-# transition table; updates come one row at a time from the ledger triggers, so they stay row-level.
+# transition table; update events stay row-level, one per changed invoice with its old and new figures.
 @pghistory.track(BULK_INSERT_EVENT, pghistory.UpdateEvent(), BULK_DELETE_EVENT, exclude=["outstanding", "status"])
 class Invoice(models.Model):
     number = models.BigIntegerField(unique=True, editable=False, db_default=models.Func(Value("billing_invoice_number_seq"), function="nextval", output_field=models.BigIntegerField()))

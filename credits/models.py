@@ -17,9 +17,14 @@ from django.db import models
 from django.db.models import Case, F, Q, Value, When
 from django.urls import reverse
 
-from billing.models import BULK_DELETE_EVENT, BULK_INSERT_EVENT, refuse_truncate_leaving
 from billing_site.money import MAX_AMOUNT, ZERO, MoneyField
-from billing_site.triggers import keeps_parent_sum, kept_by_db
+from billing_site.triggers import (
+    BULK_DELETE_EVENT,
+    BULK_INSERT_EVENT,
+    keeps_parent_sum,
+    kept_by_db,
+    refuse_truncate_leaving,
+)
 
 
 class Reason(models.TextChoices):

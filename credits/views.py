@@ -472,8 +472,7 @@ def credit_assignments(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _to_assign(credit: Credit, form: AssignForm) -> Decimal:
     """What is left of the credit after the amounts in the boxes (unreadable boxes count as nothing)."""
-    values = form.data if form.is_bound else form.initial
-    typed = (_quiet_amount(values.get(f"invoice-{invoice.pk}", "") or "") for invoice in form.invoices)
+    typed = (_quiet_amount(value or "") for _, _, value, _ in form.rows())
     return credit.remaining - sum((amount for amount in typed if amount is not None), ZERO)
 
 
