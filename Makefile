@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON := .venv/bin/python
 export DJANGO_ALLOW_ASYNC_UNSAFE := true
 
-.PHONY: run test setup venv database browser wrk bench check soak
+.PHONY: run test lint fmt setup venv database browser wrk bench check soak
 
 venv:
 	@command -v uv >/dev/null || python3 -m pip install --quiet uv
@@ -25,8 +25,18 @@ run: setup
 	@$(PYTHON) manage.py seed_demo
 	$(PYTHON) manage.py runserver 127.0.0.1:8000
 
-test: venv database browser
+# Lint, format check and the layers (import-linter) before the suite: CI fails on any of them.
+lint: venv
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/lint-imports
+
+test: lint database browser
 	$(PYTHON) -m pytest
+
+fmt: venv
+	.venv/bin/ruff check --fix .
+	.venv/bin/ruff format .
 
 # The long version of the hardening suite (README, "Reliability"): the ledger state machine at 1,000 examples
 # and 1,000 racing HTTP requests instead of 100. Any failure prints the seed that replays it.

@@ -105,6 +105,9 @@ class Invoice(models.Model):
     def __str__(self) -> str:
         return self.display_number
 
+    def get_absolute_url(self) -> str:
+        return reverse("billing:invoice_detail", args=[self.pk])
+
     @property
     def display_number(self) -> str:
         return f"INV-{self.number:06d}" if self.number else "INV-(new)"
@@ -117,9 +120,6 @@ class Invoice(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
-
-    def get_absolute_url(self) -> str:
-        return reverse("billing:invoice_detail", args=[self.pk])
 
 
 @pghistory.track(BULK_INSERT_EVENT, BULK_DELETE_EVENT)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime
 import functools
 import threading
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import pghistory
 from django.core.exceptions import EmptyResultSet, ValidationError

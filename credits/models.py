@@ -152,12 +152,12 @@ class Credit(models.Model):
     def __str__(self) -> str:
         return f"Credit #{self.pk}"
 
+    def get_absolute_url(self) -> str:
+        return reverse("credits:detail", args=[self.pk])
+
     @property
     def status_label(self) -> str:
         return CreditStatus(self.status).label
-
-    def get_absolute_url(self) -> str:
-        return reverse("credits:detail", args=[self.pk])
 
 
 @pghistory.track(BULK_INSERT_EVENT, BULK_DELETE_EVENT)

@@ -11,7 +11,6 @@ import random
 from decimal import Decimal
 
 import pytest
-
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import IntegrityError

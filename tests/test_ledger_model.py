@@ -18,8 +18,9 @@ import datetime
 import os
 import secrets
 import sys
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError

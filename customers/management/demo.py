@@ -122,7 +122,7 @@ def _class_lines(catalogue: dict[str, tuple[str, int, str]], tags: list[str], da
     """One line per class; two classes of one activity say which slot each line is for."""
     activities = [_activity(tag) for tag in tags]
     lines = []
-    for tag, activity in zip(tags, activities):
+    for tag, activity in zip(tags, activities, strict=True):
         description, quantity, price = _line(catalogue[activity], day)
         if activities.count(activity) > 1:
             description += f" ({tag.removeprefix(activity).strip()})"

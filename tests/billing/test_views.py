@@ -275,7 +275,8 @@ def submit_together(user, url: str, data: dict, times: int = 2) -> list[int]:
     return run_together([submit] * times)
 
 
-def test_simultaneous_submits_of_one_new_invoice_form_make_one_invoice(keep_staff_groups, transactional_db):
+@pytest.mark.usefixtures("keep_staff_groups")
+def test_simultaneous_submits_of_one_new_invoice_form_make_one_invoice(transactional_db):
     staff = UserFactory(username="sam.staff", groups=["Billing staff"])
     customer = CustomerFactory(name="Amy Parent")
     assert submit_together(staff, reverse("billing:invoice_add"), invoice_post(customer), times=3) == [303, 303, 303]
@@ -666,7 +667,8 @@ def test_it_records_one_payment_when_the_same_form_is_submitted_twice(staff_clie
     assert Payment.objects.count() == 1
 
 
-def test_simultaneous_submits_of_one_payment_form_record_one_payment(keep_staff_groups, transactional_db):
+@pytest.mark.usefixtures("keep_staff_groups")
+def test_simultaneous_submits_of_one_payment_form_record_one_payment(transactional_db):
     staff = UserFactory(username="sam.staff", groups=["Billing staff"])
     invoice = invoice_for(CustomerFactory(name="Amy Parent"), "120.00")
     assert submit_together(staff, reverse("billing:payment_add"), payment_post(invoice), times=3) == [303, 303, 303]

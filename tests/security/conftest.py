@@ -59,7 +59,7 @@ def db_snapshot() -> dict[str, object]:
         for table, rows, digest in cursor.fetchall():
             result[table] = (rows, digest)
         cursor.execute(MONEY_TOTALS)
-        result["money"] = dict(zip(MONEY_NAMES, cursor.fetchone()))
+        result["money"] = dict(zip(MONEY_NAMES, cursor.fetchone(), strict=True))
     return result
 
 
