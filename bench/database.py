@@ -30,7 +30,9 @@ def _maintenance_url(url: str) -> str:
 
 def _check_ours(name: str) -> None:
     if not name.startswith(OWN_PREFIXES):
-        raise SystemExit(f"Refusing to build {name!r}: bench databases must be named {' or '.join(p + '*' for p in OWN_PREFIXES)}.")
+        raise SystemExit(
+            f"Refusing to build {name!r}: bench databases must be named {' or '.join(p + '*' for p in OWN_PREFIXES)}."
+        )
 
 
 def recorded(url: str) -> dict | None:
@@ -50,7 +52,10 @@ def recorded(url: str) -> dict | None:
 
 def matches(info: dict | None, size: Size) -> bool:
     return bool(info) and (info.get("customers"), info.get("invoices"), info.get("credits"), info.get("seed")) == (
-        size.customers, size.invoices, size.credits, SEED
+        size.customers,
+        size.invoices,
+        size.credits,
+        SEED,
     )
 
 
@@ -72,7 +77,11 @@ def drop(url: str) -> None:
 
 def record(url: str, info: dict) -> None:
     with psycopg.connect(_maintenance_url(url), autocommit=True) as conn:
-        conn.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(sql.Identifier(database_name(url)), sql.Literal(json.dumps(info))))
+        conn.execute(
+            sql.SQL("COMMENT ON DATABASE {} IS {}").format(
+                sql.Identifier(database_name(url)), sql.Literal(json.dumps(info))
+            )
+        )
 
 
 def migrate() -> float:
@@ -104,7 +113,14 @@ def load(size: Size, report: Callable[[str], None]) -> float:
     from django.core.management import call_command
 
     started = time.monotonic()
-    call_command("seed_demo", customers=size.customers, invoices=size.invoices, credits=size.credits, seed=SEED, stdout=_Lines(report))
+    call_command(
+        "seed_demo",
+        customers=size.customers,
+        invoices=size.invoices,
+        credits=size.credits,
+        seed=SEED,
+        stdout=_Lines(report),
+    )
     return time.monotonic() - started
 
 

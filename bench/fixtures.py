@@ -51,7 +51,9 @@ def _tag_customers(size: Size, count: int) -> str:
         return tag
     step = max(1, size.customers // count)
     with transaction.atomic(), pghistory.context(action="bench_fixtures"), connection.cursor() as cursor:
-        cursor.execute("UPDATE customers_customer SET tags = array_remove(tags, %s) WHERE tags @> ARRAY[%s]::varchar[]", [tag, tag])
+        cursor.execute(
+            "UPDATE customers_customer SET tags = array_remove(tags, %s) WHERE tags @> ARRAY[%s]::varchar[]", [tag, tag]
+        )
         cursor.execute(
             """
             UPDATE customers_customer SET tags = array_append(tags, %s)
@@ -75,24 +77,38 @@ def _busy_customer(size: Size, manager, staff):
     busy_invoices, busy_credits = size.busy
     busy = Customer.objects.filter(name=BUSY_NAME).order_by("id").first()
     if busy is None:
-        busy = customers.create_customer(name=BUSY_NAME, email="busy.family@bench.example", phone="07700 900300",
-                                         tags=["Ballet Tue 4pm", "Swim Sat 10am"], by=manager)
+        busy = customers.create_customer(
+            name=BUSY_NAME,
+            email="busy.family@bench.example",
+            phone="07700 900300",
+            tags=["Ballet Tue 4pm", "Swim Sat 10am"],
+            by=manager,
+        )
     day = today()
     have = Invoice.objects.filter(customer=busy).count()
     for number in range(have, busy_invoices):
         issued = day - datetime.timedelta(days=busy_invoices - number)
-        billing.create_invoice(busy, [("Ballet — weekly class", 1, "12.50"), ("Swim — lesson", 1, "9.50")],
-                               issue_date=issued, by=staff)
+        billing.create_invoice(
+            busy, [("Ballet — weekly class", 1, "12.50"), ("Swim — lesson", 1, "9.50")], issue_date=issued, by=staff
+        )
     split = Credit.objects.filter(customer=busy, note=SPLIT_NOTE).first()
     if split is None:
-        split = credits.add_credit(busy, "150.00", date=day, reason="cancelled_class", note=SPLIT_NOTE, auto_apply=False, by=staff)
+        split = credits.add_credit(
+            busy, "150.00", date=day, reason="cancelled_class", note=SPLIT_NOTE, auto_apply=False, by=staff
+        )
         oldest = list(Invoice.objects.open_for(busy)[:SPLIT_PARTS])
         credits.assign_credit(split, {invoice: "20.00" for invoice in oldest}, by=staff)
     reasons = ["refund", "goodwill", "cancelled_class", "adjustment", "write_off", "other"]
     have = Credit.objects.filter(customer=busy).count()
     for number in range(have, busy_credits):
-        credits.add_credit(busy, f"{5 + number % 20}.00", date=day - datetime.timedelta(days=number), reason=reasons[number % 6],
-                           auto_apply=number % 3 != 0, by=staff)
+        credits.add_credit(
+            busy,
+            f"{5 + number % 20}.00",
+            date=day - datetime.timedelta(days=number),
+            reason=reasons[number % 6],
+            auto_apply=number % 3 != 0,
+            by=staff,
+        )
     return busy, split
 
 

@@ -56,16 +56,33 @@ class Gunicorn:
         }
         self.log = tempfile.NamedTemporaryFile(prefix="bench-gunicorn-", suffix=".log", delete=False)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "billing_site.wsgi:application", "--workers", str(WORKERS),
-             "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning", "--timeout", "120"],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "billing_site.wsgi:application",
+                "--workers",
+                str(WORKERS),
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--log-level",
+                "warning",
+                "--timeout",
+                "120",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
 
     def wait_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.process.returncode}: {Path(self.log.name).read_text()[-2000:]}")
+                raise RuntimeError(
+                    f"gunicorn exited with {self.process.returncode}: {Path(self.log.name).read_text()[-2000:]}"
+                )
             try:
                 with urllib.request.urlopen(f"{self.base}{LOGIN}", timeout=5) as response:
                     if response.status == 200:
@@ -94,8 +111,21 @@ def _wrk(url: str, script: str, *, seconds: float, connections: int, threads: in
         lua.write(script)
     try:
         result = subprocess.run(
-            ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", lua.name, url],
-            capture_output=True, text=True, timeout=seconds + 60, check=True,
+            [
+                "wrk",
+                f"-t{threads}",
+                f"-c{connections}",
+                f"-d{max(1, round(seconds))}s",
+                "--timeout",
+                "10s",
+                "-s",
+                lua.name,
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=seconds + 60,
+            check=True,
         )
     finally:
         os.unlink(lua.name)
@@ -103,23 +133,34 @@ def _wrk(url: str, script: str, *, seconds: float, connections: int, threads: in
     stats = json.loads(line.removeprefix("BENCH "))
     seconds_run = stats["duration_us"] / 1e6
     errors = stats["status_errors"] + stats["connect"] + stats["read"] + stats["write"] + stats["timeout"]
-    return {**stats, "seconds": seconds_run, "rps": stats["requests"] / seconds_run, "p95": stats["p95_us"] / 1e6,
-            "p50": stats["p50_us"] / 1e6, "errors": errors}
+    return {
+        **stats,
+        "seconds": seconds_run,
+        "rps": stats["requests"] / seconds_run,
+        "p95": stats["p95_us"] / 1e6,
+        "p50": stats["p50_us"] / 1e6,
+        "errors": errors,
+    }
 
 
 def _row(label: str, stats: dict, connections: int, ceiling: dict) -> Row:
     met = stats["rps"] >= LOAD_MIN_RPS and stats["p95"] <= LOAD_P95_MAX and stats["errors"] == 0
     return Row(
-        label, f"{stats['rps']:.0f} req/s, p95 {ms(stats['p95'])}, {stats['errors']} errors",
-        baseline=f"sign-in page {ceiling['rps']:.0f} req/s", ratio=f"{stats['rps'] / ceiling['rps']:.2f}×",
-        target=f"≥ {LOAD_MIN_RPS:g} req/s, p95 ≤ {ms(LOAD_P95_MAX)}, 0 errors", met=met,
+        label,
+        f"{stats['rps']:.0f} req/s, p95 {ms(stats['p95'])}, {stats['errors']} errors",
+        baseline=f"sign-in page {ceiling['rps']:.0f} req/s",
+        ratio=f"{stats['rps'] / ceiling['rps']:.2f}×",
+        target=f"≥ {LOAD_MIN_RPS:g} req/s, p95 ≤ {ms(LOAD_P95_MAX)}, 0 errors",
+        met=met,
         notes=f"wrk {connections} connections for {stats['seconds']:.0f} s: {stats['requests']:,} requests, p50 {ms(stats['p50'])}; "
-              f"gunicorn {WORKERS} sync workers",
+        f"gunicorn {WORKERS} sync workers",
         data={**stats, "ceiling": ceiling},
     )
 
 
-def _check(base: str, path: str, cookie: str, *, data: bytes | None = None, headers: dict | None = None, expect=(200,)) -> None:
+def _check(
+    base: str, path: str, cookie: str, *, data: bytes | None = None, headers: dict | None = None, expect=(200,)
+) -> None:
     """One request before the load, so a misconfiguration shows as a clear message rather than as errors."""
 
     class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -144,7 +185,9 @@ def cleanup_credits(note: str) -> int:
         cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
         if cursor.fetchone()[0]:
             cursor.execute("SET LOCAL session_replication_role = replica")
-        cursor.execute("CREATE TEMPORARY TABLE bench_gone ON COMMIT DROP AS SELECT id FROM credits_credit WHERE note = %s", [note])
+        cursor.execute(
+            "CREATE TEMPORARY TABLE bench_gone ON COMMIT DROP AS SELECT id FROM credits_credit WHERE note = %s", [note]
+        )
         cursor.execute("SELECT count(*) FROM credits_creditassignment WHERE credit_id IN (SELECT id FROM bench_gone)")
         assert cursor.fetchone()[0] == 0, "a load-test credit was assigned; refusing to delete it"
         cursor.execute("DELETE FROM credits_credit WHERE id IN (SELECT id FROM bench_gone)")
@@ -174,9 +217,14 @@ def measure(size: Size, fx: Fixtures, *, secret_key: str, seconds: float, connec
     first = 1
     per_thread = max(1, size.customers // threads)
     post_script = (
-        (HERE / "post_credit.lua").read_text()
-        .replace("__COOKIE__", post_cookie).replace("__CSRF__", csrf).replace("__FIRST__", str(first))
-        .replace("__PER_THREAD__", str(per_thread)).replace("__DATE__", today().isoformat()).replace("__RUN__", run)
+        (HERE / "post_credit.lua")
+        .read_text()
+        .replace("__COOKIE__", post_cookie)
+        .replace("__CSRF__", csrf)
+        .replace("__FIRST__", str(first))
+        .replace("__PER_THREAD__", str(per_thread))
+        .replace("__DATE__", today().isoformat())
+        .replace("__RUN__", run)
     )
     get_script = (HERE / "get_page.lua").read_text().replace("__COOKIE__", get_cookie)
     server = Gunicorn(secret_key)
@@ -184,8 +232,14 @@ def measure(size: Size, fx: Fixtures, *, secret_key: str, seconds: float, connec
     try:
         server.wait_ready()
         _check(server.base, "/customers/", get_cookie)
-        _check(server.base, "/billing/add-credit/", post_cookie, data=f"customer=1&amount=oops&idempotency_key={run}-check".encode(),
-               headers={"X-CSRFToken": csrf, "Content-Type": "application/x-www-form-urlencoded"}, expect=(422,))
+        _check(
+            server.base,
+            "/billing/add-credit/",
+            post_cookie,
+            data=f"customer=1&amount=oops&idempotency_key={run}-check".encode(),
+            headers={"X-CSRFToken": csrf, "Content-Type": "application/x-www-form-urlencoded"},
+            expect=(422,),
+        )
         # The ceiling of this stack on this machine: the sign-in page, which reads no session and no table.
         ceiling_script = (HERE / "get_page.lua").read_text().replace("__COOKIE__", "")
         _wrk(server.base + LOGIN, ceiling_script, seconds=WARMUP_SECONDS, connections=connections, threads=threads)

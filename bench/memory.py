@@ -70,14 +70,27 @@ def _child(kind: str, tag: str, user_id: int) -> dict:
     _, traced_peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     peak = _status("VmHWM")
-    return {"rss_before": before, "rss_peak": peak, "rss_growth": max(0, peak - before) if peak_reset else None,
-            "traced_peak": traced_peak, "seconds": seconds, "outcome": str(outcome)}
+    return {
+        "rss_before": before,
+        "rss_peak": peak,
+        "rss_growth": max(0, peak - before) if peak_reset else None,
+        "traced_peak": traced_peak,
+        "seconds": seconds,
+        "outcome": str(outcome),
+    }
 
 
 def run_child(kind: str, tag: str, user_id: int) -> dict:
     """Run one measure in a fresh interpreter with this process's environment (the bench database)."""
-    result = subprocess.run([sys.executable, "-m", "bench.memory", kind, tag, str(user_id)], cwd=ROOT, env=dict(os.environ),
-                            capture_output=True, text=True, check=False, timeout=1800)
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.memory", kind, tag, str(user_id)],
+        cwd=ROOT,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=1800,
+    )
     if result.returncode != 0:
         raise RuntimeError(f"bench.memory {kind} failed: {result.stderr[-3000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -85,20 +98,25 @@ def run_child(kind: str, tag: str, user_id: int) -> dict:
 
 def measure(size: Size, fx: Fixtures) -> list[Row]:
     rows = []
-    for kind, user_id, (small, large) in (("bulk_credits", fx.manager_id, size.memory_customers),
-                                          ("invoice_run", fx.staff_id, size.memory_customers)):
+    for kind, user_id, (small, large) in (
+        ("bulk_credits", fx.manager_id, size.memory_customers),
+        ("invoice_run", fx.staff_id, size.memory_customers),
+    ):
         low, high = run_child(kind, fx.tags[small], user_id), run_child(kind, fx.tags[large], user_id)
         growth = [r["rss_growth"] if r["rss_growth"] is not None else r["traced_peak"] for r in (low, high)]
         limit = MEMORY_MAX_GROWTH * growth[0] + MEMORY_SLACK
         traced_ratio = high["traced_peak"] / max(1, low["traced_peak"])
-        rows.append(Row(
-            f"peak memory, {KINDS[kind]}: {small:,} → {large:,} customers",
-            f"RSS +{mib(growth[0])} → +{mib(growth[1])}; Python peak {mib(low['traced_peak'])} → {mib(high['traced_peak'])}",
-            ratio=f"{large / small:.0f}× customers, {growth[1] / max(1, growth[0]):.1f}× RSS, {traced_ratio:.1f}× Python",
-            target=f"far slower than N: ≤ {MEMORY_MAX_GROWTH:g}× (+{mib(MEMORY_SLACK)})", met=growth[1] <= limit,
-            notes=f"fresh process each, rolled back; {low['seconds']:.2f} s → {high['seconds']:.2f} s",
-            data={"small": low, "large": high, "customers": [small, large]},
-        ))
+        rows.append(
+            Row(
+                f"peak memory, {KINDS[kind]}: {small:,} → {large:,} customers",
+                f"RSS +{mib(growth[0])} → +{mib(growth[1])}; Python peak {mib(low['traced_peak'])} → {mib(high['traced_peak'])}",
+                ratio=f"{large / small:.0f}× customers, {growth[1] / max(1, growth[0]):.1f}× RSS, {traced_ratio:.1f}× Python",
+                target=f"far slower than N: ≤ {MEMORY_MAX_GROWTH:g}× (+{mib(MEMORY_SLACK)})",
+                met=growth[1] <= limit,
+                notes=f"fresh process each, rolled back; {low['seconds']:.2f} s → {high['seconds']:.2f} s",
+                data={"small": low, "large": high, "customers": [small, large]},
+            )
+        )
     return rows
 
 

@@ -36,15 +36,23 @@ def sample(client, url: str, requests: int, headers: dict | None = None) -> dict
         response = client.get(url, **headers)
         times.append(time.perf_counter() - started)
         assert response.status_code == 200, f"{url} answered {response.status_code}"
-    return {"url": url, "p50": percentile(times, 50), "p95": percentile(times, 95), "max": max(times), "queries": queries,
-            "requests": requests}
+    return {
+        "url": url,
+        "p50": percentile(times, 50),
+        "p95": percentile(times, 95),
+        "max": max(times),
+        "queries": queries,
+        "requests": requests,
+    }
 
 
 def _p(result: dict) -> str:
     return f"p50 {ms(result['p50'])} / p95 {ms(result['p95'])}"
 
 
-def _page_row(label: str, result: dict, admin: dict | None = None, *, vs_admin: bool = False, judged: bool = True) -> Row:
+def _page_row(
+    label: str, result: dict, admin: dict | None = None, *, vs_admin: bool = False, judged: bool = True
+) -> Row:
     data = {"page": result}
     baseline, ratio, met = "–", "–", result["p95"] <= PAGE_P95_MAX
     target = f"p95 ≤ {ms(PAGE_P95_MAX)}"
@@ -67,7 +75,9 @@ def deep_page_url(page: int) -> str:
     """The customer list's page `page` as the Next link of the page before gives it: ?page=N&after=<id of its last row>."""
     from customers.models import Customer
 
-    last_before = Customer.objects.active().order_by("name", "pk").values_list("pk", flat=True)[(page - 1) * PER_PAGE - 1]
+    last_before = (
+        Customer.objects.active().order_by("name", "pk").values_list("pk", flat=True)[(page - 1) * PER_PAGE - 1]
+    )
     return f"/customers/?page={page}&after={last_before}"
 
 
@@ -94,21 +104,45 @@ def measure(size: Size, fx: Fixtures, requests: int) -> list[Row]:
     deep_url = deep_page_url(deep)
     admin_deep = (deep - 1) * PER_PAGE // 100 + 1  # the admin shows 100 a page: the page holding the same rows
     rows = [
-        _page_row("Customers › View All, first page", sample(manager, "/customers/", requests),
-                  sample(admin, "/admin/customers/customer/", requests), vs_admin=True),
-        _page_row(f"Customers › View All, page {deep:,} (Next links)", sample(manager, deep_url, requests),
-                  sample(admin, f"/admin/customers/customer/?p={admin_deep}", requests), vs_admin=True),
-        _page_row(f"Customers › View All, ?page={deep:,} typed (OFFSET)", sample(manager, f"/customers/?page={deep}", requests),
-                  judged=False),
-        _page_row(f"Customers › View All, search “{query}”", sample(manager, f"/customers/?q={_q(query)}", requests),
-                  sample(admin, f"/admin/customers/customer/?q={_q(query)}", requests), vs_admin=True),
-        _page_row("Billing › Credits, status + reason filter",
-                  sample(manager, "/billing/credits/?status=unassigned&reason=refund", requests),
-                  sample(admin, "/admin/credits/credit/?status__exact=unassigned&reason__exact=refund", requests)),
-        _page_row(f"Customer Billing tab ({size.busy[0]} invoices, {size.busy[1]} credits)", sample(manager, f"/customers/{fx.busy_customer_id}/billing/", requests)),
-        _page_row("Credit Assignments tab", sample(manager, f"/billing/credits/{fx.split_credit_id}/assignments/", requests)),
-        _page_row("Assignments › Add panel (htmx)",
-                  sample(manager, f"/billing/credits/{fx.split_credit_id}/assignments/add/", requests, HTMX)),
+        _page_row(
+            "Customers › View All, first page",
+            sample(manager, "/customers/", requests),
+            sample(admin, "/admin/customers/customer/", requests),
+            vs_admin=True,
+        ),
+        _page_row(
+            f"Customers › View All, page {deep:,} (Next links)",
+            sample(manager, deep_url, requests),
+            sample(admin, f"/admin/customers/customer/?p={admin_deep}", requests),
+            vs_admin=True,
+        ),
+        _page_row(
+            f"Customers › View All, ?page={deep:,} typed (OFFSET)",
+            sample(manager, f"/customers/?page={deep}", requests),
+            judged=False,
+        ),
+        _page_row(
+            f"Customers › View All, search “{query}”",
+            sample(manager, f"/customers/?q={_q(query)}", requests),
+            sample(admin, f"/admin/customers/customer/?q={_q(query)}", requests),
+            vs_admin=True,
+        ),
+        _page_row(
+            "Billing › Credits, status + reason filter",
+            sample(manager, "/billing/credits/?status=unassigned&reason=refund", requests),
+            sample(admin, "/admin/credits/credit/?status__exact=unassigned&reason__exact=refund", requests),
+        ),
+        _page_row(
+            f"Customer Billing tab ({size.busy[0]} invoices, {size.busy[1]} credits)",
+            sample(manager, f"/customers/{fx.busy_customer_id}/billing/", requests),
+        ),
+        _page_row(
+            "Credit Assignments tab", sample(manager, f"/billing/credits/{fx.split_credit_id}/assignments/", requests)
+        ),
+        _page_row(
+            "Assignments › Add panel (htmx)",
+            sample(manager, f"/billing/credits/{fx.split_credit_id}/assignments/add/", requests, HTMX),
+        ),
     ]
     return rows
 

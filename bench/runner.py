@@ -21,27 +21,62 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--size", choices=sorted(SIZES), default=os.environ.get("BENCH_SIZE") or "full",
-                        help="full: 1,000,000 customers / 5,000,000 invoices / 2,000,000 credits; small: a tenth; tiny: a smoke test "
-                             "(env BENCH_SIZE)")
-    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL") or "",
-                        help=f"the bench database (env BENCH_DATABASE_URL; default {DEFAULT_SERVER}/{DEFAULT_NAME}[_SIZE])")
-    parser.add_argument("--rebuild", action="store_true", help="build the data again even if a bench database of this size exists")
-    parser.add_argument("--requests", type=int, default=int(os.environ.get("BENCH_REQUESTS") or 60),
-                        help="requests per page for p50/p95 (at least 50 for the record; default 60)")
-    parser.add_argument("--repeat", type=int, default=int(os.environ.get("BENCH_REPEAT") or 3),
-                        help="runs of each bulk write and its baseline (median; default 3)")
-    parser.add_argument("--invoice-repeat", type=int, default=int(os.environ.get("BENCH_INVOICE_REPEAT") or 1),
-                        help="runs of the invoice run and its baseline (each takes tens of seconds at full size; default 1)")
-    parser.add_argument("--duration", type=float, default=float(os.environ.get("BENCH_DURATION") or 30),
-                        help="seconds of each wrk load (env BENCH_DURATION; default 30)")
-    parser.add_argument("--connections", type=int, default=int(os.environ.get("BENCH_CONNECTIONS") or 8), help="wrk connections")
-    parser.add_argument("--only", default="", help="comma-separated parts to run: writes, pages, load, memory (default: all)")
+    parser.add_argument(
+        "--size",
+        choices=sorted(SIZES),
+        default=os.environ.get("BENCH_SIZE") or "full",
+        help="full: 1,000,000 customers / 5,000,000 invoices / 2,000,000 credits; small: a tenth; tiny: a smoke test "
+        "(env BENCH_SIZE)",
+    )
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL") or "",
+        help=f"the bench database (env BENCH_DATABASE_URL; default {DEFAULT_SERVER}/{DEFAULT_NAME}[_SIZE])",
+    )
+    parser.add_argument(
+        "--rebuild", action="store_true", help="build the data again even if a bench database of this size exists"
+    )
+    parser.add_argument(
+        "--requests",
+        type=int,
+        default=int(os.environ.get("BENCH_REQUESTS") or 60),
+        help="requests per page for p50/p95 (at least 50 for the record; default 60)",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=int(os.environ.get("BENCH_REPEAT") or 3),
+        help="runs of each bulk write and its baseline (median; default 3)",
+    )
+    parser.add_argument(
+        "--invoice-repeat",
+        type=int,
+        default=int(os.environ.get("BENCH_INVOICE_REPEAT") or 1),
+        help="runs of the invoice run and its baseline (each takes tens of seconds at full size; default 1)",
+    )
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=float(os.environ.get("BENCH_DURATION") or 30),
+        help="seconds of each wrk load (env BENCH_DURATION; default 30)",
+    )
+    parser.add_argument(
+        "--connections", type=int, default=int(os.environ.get("BENCH_CONNECTIONS") or 8), help="wrk connections"
+    )
+    parser.add_argument(
+        "--only", default="", help="comma-separated parts to run: writes, pages, load, memory (default: all)"
+    )
     parser.add_argument("--skip-load", action="store_true", help="no gunicorn/wrk throughput")
     parser.add_argument("--skip-memory", action="store_true", help="no peak-memory subprocesses")
-    parser.add_argument("--check-ledger", action=argparse.BooleanOptionalAction, default=True,
-                        help="run check_ledger at the end (default on)")
-    parser.add_argument("--drop", action="store_true", help="drop the bench database at the end (its build time is kept in the JSON)")
+    parser.add_argument(
+        "--check-ledger",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="run check_ledger at the end (default on)",
+    )
+    parser.add_argument(
+        "--drop", action="store_true", help="drop the bench database at the end (its build time is kept in the JSON)"
+    )
     parser.add_argument("--output", default=str(RESULTS / "latest.json"), help="where to write the JSON")
     return parser.parse_args(argv)
 
@@ -55,15 +90,17 @@ def bench_url(args: argparse.Namespace, size: Size) -> str:
 def configure(url: str) -> str:
     """Point Django at the bench database with DEBUG off, before it is imported; returns the secret key gunicorn shares."""
     secret_key = os.environ.get("BENCH_SECRET_KEY") or secrets.token_urlsafe(48)
-    os.environ.update({
-        "DATABASE_URL": url,
-        "DJANGO_SETTINGS_MODULE": "billing_site.settings",
-        "DJANGO_DEBUG": "false",
-        "DJANGO_HTTPS": "false",
-        "DJANGO_SECRET_KEY": secret_key,
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,testserver",
-        "DJANGO_ALLOW_ASYNC_UNSAFE": "true",
-    })
+    os.environ.update(
+        {
+            "DATABASE_URL": url,
+            "DJANGO_SETTINGS_MODULE": "billing_site.settings",
+            "DJANGO_DEBUG": "false",
+            "DJANGO_HTTPS": "false",
+            "DJANGO_SECRET_KEY": secret_key,
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,testserver",
+            "DJANGO_ALLOW_ASYNC_UNSAFE": "true",
+        }
+    )
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     import django
@@ -81,16 +118,25 @@ def prepare(url: str, size: Size, rebuild: bool) -> tuple[dict, list[Row]]:
     info = database.recorded(url)
     name = database.database_name(url)
     if info is not None and database.matches(info, size) and not rebuild:
-        say(f"Reusing the bench database {name}: built {info.get('built_at')} in {info.get('build_seconds', {}).get('total', '?')} s "
-            f"({size.customers:,} customers, {size.invoices:,} invoices, {size.credits:,} credits). --rebuild builds it again.")
+        say(
+            f"Reusing the bench database {name}: built {info.get('built_at')} in {info.get('build_seconds', {}).get('total', '?')} s "
+            f"({size.customers:,} customers, {size.invoices:,} invoices, {size.credits:,} credits). --rebuild builds it again."
+        )
         migrate_seconds = database.migrate()
         fixtures_seconds = _fixtures_time(size)
         info = {**info, "reused": True}
-        rows = [Row("data set (reused)", f"built in {info.get('build_seconds', {}).get('total', '?')} s",
-                    notes=f"{name}, built {info.get('built_at')}; this run: migrate {migrate_seconds:.1f} s, fixtures {fixtures_seconds:.1f} s",
-                    data=info)]
+        rows = [
+            Row(
+                "data set (reused)",
+                f"built in {info.get('build_seconds', {}).get('total', '?')} s",
+                notes=f"{name}, built {info.get('built_at')}; this run: migrate {migrate_seconds:.1f} s, fixtures {fixtures_seconds:.1f} s",
+                data=info,
+            )
+        ]
         return info, rows
-    say(f"Building the bench database {name}: {size.customers:,} customers, {size.invoices:,} invoices, {size.credits:,} credits.")
+    say(
+        f"Building the bench database {name}: {size.customers:,} customers, {size.invoices:,} invoices, {size.credits:,} credits."
+    )
     database.create_empty(url)
     from django.db import connections
 
@@ -104,9 +150,15 @@ def prepare(url: str, size: Size, rebuild: bool) -> tuple[dict, list[Row]]:
     info = {**database.describe_build(size, seconds), "fixtures": FIXTURES_VERSION}
     database.record(url, info)
     say(f"Built in {seconds['total']:.1f} s.")
-    rows = [Row("data set (built now)", f"{seconds['total']:.0f} s",
-                notes=f"{name}: migrate {seconds['migrate']:.0f} s, seed_demo fast path {seconds['load']:.0f} s, "
-                      f"fixtures {seconds['fixtures']:.0f} s", data={**info, "reused": False})]
+    rows = [
+        Row(
+            "data set (built now)",
+            f"{seconds['total']:.0f} s",
+            notes=f"{name}: migrate {seconds['migrate']:.0f} s, seed_demo fast path {seconds['load']:.0f} s, "
+            f"fixtures {seconds['fixtures']:.0f} s",
+            data={**info, "reused": False},
+        )
+    ]
     return {**info, "reused": False}, rows
 
 
@@ -135,8 +187,13 @@ def check_ledger() -> Row:
     except CommandError:
         clean = False
     seconds = time.monotonic() - started
-    return Row("check_ledger after the run", "clean" if clean else "MISMATCHES", target="clean", met=clean,
-               notes=f"{seconds:.1f} s over every invoice and credit")
+    return Row(
+        "check_ledger after the run",
+        "clean" if clean else "MISMATCHES",
+        target="clean",
+        met=clean,
+        notes=f"{seconds:.1f} s over every invoice and credit",
+    )
 
 
 def machine() -> dict:
@@ -147,9 +204,22 @@ def machine() -> dict:
         pg = cursor.fetchone()[0]
         cursor.execute("SHOW shared_buffers")
         shared_buffers = cursor.fetchone()[0]
-    memory = next((int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")), 0)
-    return {"cores": os.cpu_count(), "memory_gib": round(memory / 1024 / 1024), "postgresql": pg, "shared_buffers": shared_buffers,
-            "python": platform.python_version(), "load_average_at_start": os.getloadavg()}
+    memory = next(
+        (
+            int(line.split()[1])
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal")
+        ),
+        0,
+    )
+    return {
+        "cores": os.cpu_count(),
+        "memory_gib": round(memory / 1024 / 1024),
+        "postgresql": pg,
+        "shared_buffers": shared_buffers,
+        "python": platform.python_version(),
+        "load_average_at_start": os.getloadavg(),
+    }
 
 
 def render(rows: list[Row]) -> str:
@@ -177,10 +247,14 @@ def main(argv: list[str] | None = None) -> int:
 
     fx = fixtures.ensure(size)
     about = machine()
-    say(f"Machine: {about['cores']} cores, {about['memory_gib']} GiB, PostgreSQL {about['postgresql']} "
-        f"(shared_buffers {about['shared_buffers']}), Python {about['python']}; load average {about['load_average_at_start'][0]:.1f}.")
-    say("Latency: in-process django.test.Client (force_login, DEBUG off, the whole middleware stack); "
-        "throughput: gunicorn over loopback with wrk.")
+    say(
+        f"Machine: {about['cores']} cores, {about['memory_gib']} GiB, PostgreSQL {about['postgresql']} "
+        f"(shared_buffers {about['shared_buffers']}), Python {about['python']}; load average {about['load_average_at_start'][0]:.1f}."
+    )
+    say(
+        "Latency: in-process django.test.Client (force_login, DEBUG off, the whole middleware stack); "
+        "throughput: gunicorn over loopback with wrk."
+    )
     parts = set(filter(None, args.only.split(","))) or {"writes", "pages", "load", "memory"}
     n = size.bulk_customers
     if "writes" in parts:
@@ -205,10 +279,14 @@ def main(argv: list[str] | None = None) -> int:
     elif args.skip_load:
         say("Throughput skipped (--skip-load).")
     elif not load.wrk_available():
-        rows.append(Row("Throughput (gunicorn + wrk)", "not measured: wrk is not installed (apt-get install wrk)", met=False))
+        rows.append(
+            Row("Throughput (gunicorn + wrk)", "not measured: wrk is not installed (apt-get install wrk)", met=False)
+        )
     else:
         say(f"Throughput under gunicorn, {args.duration:g} s per load…")
-        rows += load.measure(size, fx, secret_key=secret_key, seconds=args.duration, connections=args.connections, threads=2)
+        rows += load.measure(
+            size, fx, secret_key=secret_key, seconds=args.duration, connections=args.connections, threads=2
+        )
     if "memory" not in parts:
         pass
     elif args.skip_memory:
@@ -225,15 +303,24 @@ def main(argv: list[str] | None = None) -> int:
     say(render(rows))
     unmet = [r.measure for r in rows if r.met is False]
     say("")
-    say(f"{len([r for r in rows if r.met])} targets met, {len(unmet)} not met" + (": " + "; ".join(unmet) if unmet else "") +
-        f". Whole run {elapsed:.0f} s.")
+    say(
+        f"{len([r for r in rows if r.met])} targets met, {len(unmet)} not met"
+        + (": " + "; ".join(unmet) if unmet else "")
+        + f". Whole run {elapsed:.0f} s."
+    )
     result = {
         "size": {"name": size.name, "customers": size.customers, "invoices": size.invoices, "credits": size.credits},
         "database": database.database_name(url),
         "data_set": info,
         "machine": about,
-        "method": {"latency": "in-process django.test.Client, force_login, DEBUG off", "throughput": "gunicorn 2 sync workers + wrk",
-                   "requests": args.requests, "repeat": args.repeat, "duration": args.duration, "connections": args.connections},
+        "method": {
+            "latency": "in-process django.test.Client, force_login, DEBUG off",
+            "throughput": "gunicorn 2 sync workers + wrk",
+            "requests": args.requests,
+            "repeat": args.repeat,
+            "duration": args.duration,
+            "connections": args.connections,
+        },
         "finished_at": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "seconds": round(elapsed, 1),
         "rows": [r.as_json() for r in rows],

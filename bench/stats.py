@@ -53,5 +53,13 @@ class Row:
         return {True: "met", False: "NOT MET", None: "info"}[self.met]
 
     def as_json(self) -> dict:
-        return {"measure": self.measure, "baseline": self.baseline, "value": self.value, "ratio": self.ratio, "target": self.target,
-                "verdict": self.verdict, "notes": self.notes, "data": self.data}
+        return {
+            "measure": self.measure,
+            "baseline": self.baseline,
+            "value": self.value,
+            "ratio": self.ratio,
+            "target": self.target,
+            "verdict": self.verdict,
+            "notes": self.notes,
+            "data": self.data,
+        }

@@ -78,9 +78,18 @@ def rolled_back(work: Callable[[], object]) -> tuple[float, object]:
 
 
 WRITTEN_TABLES = [
-    "customers_customer", "billing_invoice", "billing_invoiceline", "credits_credit", "credits_creditbatch", "credits_creditassignment",
-    "billing_invoiceevent", "billing_invoicelineevent", "credits_creditevent", "credits_creditbatchevent",
-    "credits_creditassignmentevent", "pghistory_context",
+    "customers_customer",
+    "billing_invoice",
+    "billing_invoiceline",
+    "credits_credit",
+    "credits_creditbatch",
+    "credits_creditassignment",
+    "billing_invoiceevent",
+    "billing_invoicelineevent",
+    "credits_creditevent",
+    "credits_creditbatchevent",
+    "credits_creditassignmentevent",
+    "pghistory_context",
 ]
 
 
@@ -99,7 +108,9 @@ def vacuum() -> float:
     return time.perf_counter() - started
 
 
-def _alternate(first: Callable[[], object], second: Callable[[], object], repeat: int, *, warm: bool = True) -> tuple[list, list]:
+def _alternate(
+    first: Callable[[], object], second: Callable[[], object], repeat: int, *, warm: bool = True
+) -> tuple[list, list]:
     """Warm both up once, then run them `repeat` times each, alternating."""
     if warm:
         rolled_back(first), rolled_back(second)
@@ -155,8 +166,15 @@ def invoice_run_raw(tag: str, by) -> Callable[[], object]:
     from billing_site.ledger import today
 
     description, quantity, price = RUN_LINE
-    params = {"tag": tag, "date": today(), "by": by.pk, "description": description, "quantity": quantity, "price": price,
-              "total": quantity * price}
+    params = {
+        "tag": tag,
+        "date": today(),
+        "by": by.pk,
+        "description": description,
+        "quantity": quantity,
+        "price": price,
+        "total": quantity * price,
+    }
 
     def work():
         with connection.cursor() as cursor:
@@ -165,7 +183,9 @@ def invoice_run_raw(tag: str, by) -> Callable[[], object]:
 
         def written():
             with connection.cursor() as cursor:
-                cursor.execute("SELECT count(*), COALESCE(SUM(i.credited), 0) FROM bench_run r JOIN billing_invoice i ON i.id = r.id")
+                cursor.execute(
+                    "SELECT count(*), COALESCE(SUM(i.credited), 0) FROM bench_run r JOIN billing_invoice i ON i.id = r.id"
+                )
                 return tuple(cursor.fetchone())
 
         return written
@@ -177,16 +197,27 @@ def measure_bulk_credits(fx: Fixtures, count: int, repeat: int) -> Row:
     from django.contrib.auth.models import User
 
     manager = User.objects.get(pk=fx.manager_id)
-    service, raw = _alternate(bulk_credits_service(fx.tags[count], manager), bulk_credits_raw(fx.tags[count], manager), repeat)
+    service, raw = _alternate(
+        bulk_credits_service(fx.tags[count], manager), bulk_credits_raw(fx.tags[count], manager), repeat
+    )
     value, base = median([s for s, _ in service]), median([s for s, _ in raw])
     written = {service[0][1], raw[0][1]}
     assert written == {count}, f"the bulk credit wrote {written} credits, not {count}"
     ratio = value / base
     return Row(
-        f"add_bulk_credits, {count:,} customers", ms(value), baseline=f"{ms(base)} (raw INSERT … SELECT)", ratio=f"{ratio:.2f}×",
-        target=f"≤ {BULK_MAX_RATIO:g}× and ≤ {BULK_MAX_SECONDS:g} s", met=ratio <= BULK_MAX_RATIO and value <= BULK_MAX_SECONDS,
+        f"add_bulk_credits, {count:,} customers",
+        ms(value),
+        baseline=f"{ms(base)} (raw INSERT … SELECT)",
+        ratio=f"{ratio:.2f}×",
+        target=f"≤ {BULK_MAX_RATIO:g}× and ≤ {BULK_MAX_SECONDS:g} s",
+        met=ratio <= BULK_MAX_RATIO and value <= BULK_MAX_SECONDS,
         notes=f"median of {repeat}, each rolled back; {count:,} credits + history rows both ways",
-        data={"seconds": value, "baseline_seconds": base, "runs": [s for s, _ in service], "baseline_runs": [s for s, _ in raw]},
+        data={
+            "seconds": value,
+            "baseline_seconds": base,
+            "runs": [s for s, _ in service],
+            "baseline_runs": [s for s, _ in raw],
+        },
     )
 
 
@@ -195,17 +226,31 @@ def measure_invoice_run(fx: Fixtures, count: int, repeat: int) -> Row:
 
     staff = User.objects.get(pk=fx.staff_id)
     # Each attempt takes seconds at full size, so no separate warm-up.
-    service, raw = _alternate(invoice_run_service(fx.tags[count], staff), invoice_run_raw(fx.tags[count], staff), repeat, warm=False)
+    service, raw = _alternate(
+        invoice_run_service(fx.tags[count], staff), invoice_run_raw(fx.tags[count], staff), repeat, warm=False
+    )
     value, base = median([s for s, _ in service]), median([s for s, _ in raw])
     (invoices, applied), (raw_invoices, raw_applied) = service[0][1], raw[0][1]
-    assert (invoices, applied) == (raw_invoices, raw_applied), f"service {invoices}/{applied} but raw SQL {raw_invoices}/{raw_applied}"
+    assert (invoices, applied) == (raw_invoices, raw_applied), (
+        f"service {invoices}/{applied} but raw SQL {raw_invoices}/{raw_applied}"
+    )
     ratio = value / base
     return Row(
-        f"invoice run (create_invoices + auto-apply), {count:,} customers", ms(value), baseline=f"{ms(base)} (raw SQL)",
-        ratio=f"{ratio:.2f}×", target=f"≤ {INVOICE_RUN_MAX_RATIO:g}×", met=ratio <= INVOICE_RUN_MAX_RATIO,
+        f"invoice run (create_invoices + auto-apply), {count:,} customers",
+        ms(value),
+        baseline=f"{ms(base)} (raw SQL)",
+        ratio=f"{ratio:.2f}×",
+        target=f"≤ {INVOICE_RUN_MAX_RATIO:g}×",
+        met=ratio <= INVOICE_RUN_MAX_RATIO,
         notes=f"median of {repeat}, rolled back; {invoices:,} invoices, £{applied:,} of credit applied (raw SQL: the same)",
-        data={"seconds": value, "baseline_seconds": base, "invoices": invoices, "credit_applied": str(applied),
-              "runs": [s for s, _ in service], "baseline_runs": [s for s, _ in raw]},
+        data={
+            "seconds": value,
+            "baseline_seconds": base,
+            "invoices": invoices,
+            "credit_applied": str(applied),
+            "runs": [s for s, _ in service],
+            "baseline_runs": [s for s, _ in raw],
+        },
     )
 
 
@@ -215,9 +260,17 @@ def measure_bulk_post(client, fx: Fixtures, count: int, repeat: int) -> Row:
 
     def post():
         data = {
-            "all_matching": "1", "q": "", "tag": fx.tags[count], "outstanding": "", "amount": f"{AMOUNT}",
-            "date": today().isoformat(), "reason": "goodwill", "note": f"{NOTE} (form)", "auto_apply": "on",
-            "idempotency_key": uuid.uuid4().hex, "expected_count": str(count),
+            "all_matching": "1",
+            "q": "",
+            "tag": fx.tags[count],
+            "outstanding": "",
+            "amount": f"{AMOUNT}",
+            "date": today().isoformat(),
+            "reason": "goodwill",
+            "note": f"{NOTE} (form)",
+            "auto_apply": "on",
+            "idempotency_key": uuid.uuid4().hex,
+            "expected_count": str(count),
         }
         response = client.post("/billing/credits/bulk/", data)
         assert response.status_code == 303, f"the bulk credit form answered {response.status_code}"
@@ -227,7 +280,10 @@ def measure_bulk_post(client, fx: Fixtures, count: int, repeat: int) -> Row:
     runs = [rolled_back(post)[0] for _ in range(repeat)]
     value = median(runs)
     return Row(
-        f"bulk credit POST, all matching a tag ({count:,})", ms(value), target=f"≤ {BULK_POST_MAX_SECONDS:g} s",
-        met=value <= BULK_POST_MAX_SECONDS, notes=f"median of {repeat}; in-process POST through the middleware, rolled back",
+        f"bulk credit POST, all matching a tag ({count:,})",
+        ms(value),
+        target=f"≤ {BULK_POST_MAX_SECONDS:g} s",
+        met=value <= BULK_POST_MAX_SECONDS,
+        notes=f"median of {repeat}; in-process POST through the middleware, rolled back",
         data={"seconds": value, "runs": runs},
     )

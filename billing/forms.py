@@ -40,7 +40,9 @@ class DateInput(forms.DateInput):
 
 
 def date_field(label: str) -> forms.DateField:
-    return forms.DateField(label=label, widget=DateInput(), error_messages={"required": ENTER_A_DATE, "invalid": ENTER_A_DATE})
+    return forms.DateField(
+        label=label, widget=DateInput(), error_messages={"required": ENTER_A_DATE, "invalid": ENTER_A_DATE}
+    )
 
 
 class FormKeyMixin(forms.Form):
@@ -60,7 +62,11 @@ class InvoiceForm(FormKeyMixin):
     @staticmethod
     def defaults() -> dict[str, object]:
         issued = today()
-        return {"issue_date": issued, "due_date": issued + datetime.timedelta(days=DEFAULT_TERMS_DAYS), "idempotency_key": new_form_key()}
+        return {
+            "issue_date": issued,
+            "due_date": issued + datetime.timedelta(days=DEFAULT_TERMS_DAYS),
+            "idempotency_key": new_form_key(),
+        }
 
     def clean(self):
         cleaned = super().clean()
@@ -71,7 +77,10 @@ class InvoiceForm(FormKeyMixin):
 
 
 class InvoiceLineForm(forms.Form):
-    description = forms.CharField(max_length=200, error_messages={"required": "Enter a description.", "max_length": "Keep the description under 200 characters."})
+    description = forms.CharField(
+        max_length=200,
+        error_messages={"required": "Enter a description.", "max_length": "Keep the description under 200 characters."},
+    )
     quantity = forms.IntegerField(
         initial=1,
         min_value=1,

@@ -36,6 +36,7 @@ class InvoiceStatus(models.TextChoices):
 
 OPEN_STATUSES = (InvoiceStatus.UNPAID, InvoiceStatus.PART_PAID)
 
+
 class InvoiceQuerySet(models.QuerySet):
     def open(self) -> InvoiceQuerySet:
         return self.filter(status__in=OPEN_STATUSES)
@@ -49,7 +50,13 @@ class InvoiceQuerySet(models.QuerySet):
 # transition table; update events stay row-level, one per changed invoice with its old and new figures.
 @pghistory.track(BULK_INSERT_EVENT, pghistory.UpdateEvent(), BULK_DELETE_EVENT, exclude=["outstanding", "status"])
 class Invoice(models.Model):
-    number = models.BigIntegerField(unique=True, editable=False, db_default=models.Func(Value("billing_invoice_number_seq"), function="nextval", output_field=models.BigIntegerField()))
+    number = models.BigIntegerField(
+        unique=True,
+        editable=False,
+        db_default=models.Func(
+            Value("billing_invoice_number_seq"), function="nextval", output_field=models.BigIntegerField()
+        ),
+    )
     customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="invoices")
     issue_date = models.DateField(default=datetime.date.today)
     due_date = models.DateField()
@@ -57,7 +64,9 @@ class Invoice(models.Model):
     paid = MoneyField(default=ZERO, editable=False)
     credited = MoneyField(default=ZERO, editable=False)
     outstanding = models.GeneratedField(
-        expression=Case(When(voided_at__isnull=False, then=Value(ZERO)), default=F("total") - F("paid") - F("credited")),
+        expression=Case(
+            When(voided_at__isnull=False, then=Value(ZERO)), default=F("total") - F("paid") - F("credited")
+        ),
         output_field=MoneyField(),
         db_persist=True,
     )
@@ -72,9 +81,13 @@ class Invoice(models.Model):
         db_persist=True,
     )
     voided_at = models.DateTimeField(null=True, blank=True, editable=False)
-    voided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False)
+    voided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     objects = InvoiceQuerySet.as_manager()
 
@@ -87,19 +100,26 @@ class Invoice(models.Model):
             models.Index(fields=["-issue_date", "-id"], name="invoice_date"),
         ]
         constraints = [
-            models.CheckConstraint(condition=Q(total__gte=0) & Q(paid__gte=0) & Q(credited__gte=0), name="invoice_amounts_not_negative"),
+            models.CheckConstraint(
+                condition=Q(total__gte=0) & Q(paid__gte=0) & Q(credited__gte=0), name="invoice_amounts_not_negative"
+            ),
             models.CheckConstraint(condition=Q(total__gte=F("paid") + F("credited")), name="invoice_not_oversettled"),
-            models.CheckConstraint(condition=Q(voided_at__isnull=True) | (Q(paid=0) & Q(credited=0)), name="invoice_void_settles_nothing"),
+            models.CheckConstraint(
+                condition=Q(voided_at__isnull=True) | (Q(paid=0) & Q(credited=0)), name="invoice_void_settles_nothing"
+            ),
             models.CheckConstraint(condition=Q(due_date__gte=F("issue_date")), name="invoice_due_after_issue"),
         ]
         triggers = [
             # Aggregates may only be written by the child-row triggers (which run one level deeper).
             *kept_by_db(
-                "invoice_totals_kept_by_db", ("total", "paid", "credited"),
+                "invoice_totals_kept_by_db",
+                ("total", "paid", "credited"),
                 "An invoice''s total, paid and credited figures are kept by the database from its lines, payments and credits",
             ),
             # Moving an invoice to another customer would leave its credit assignments joining two customers.
-            pgtrigger.Protect(name="invoice_customer_is_fixed", operation=pgtrigger.Update, condition=pgtrigger.AnyChange("customer")),
+            pgtrigger.Protect(
+                name="invoice_customer_is_fixed", operation=pgtrigger.Update, condition=pgtrigger.AnyChange("customer")
+            ),
         ]
 
     def __str__(self) -> str:
@@ -128,13 +148,17 @@ class InvoiceLine(models.Model):
     description = models.CharField(max_length=200)
     quantity = models.PositiveIntegerField(default=1)
     unit_price = MoneyField()
-    amount = models.GeneratedField(expression=F("quantity") * F("unit_price"), output_field=MoneyField(), db_persist=True)
+    amount = models.GeneratedField(
+        expression=F("quantity") * F("unit_price"), output_field=MoneyField(), db_persist=True
+    )
 
     class Meta:
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gt=0) & Q(quantity__lte=10000), name="line_quantity_in_range"),
-            models.CheckConstraint(condition=Q(unit_price__gt=0) & Q(unit_price__lte=1_000_000), name="line_price_in_range"),
+            models.CheckConstraint(
+                condition=Q(unit_price__gt=0) & Q(unit_price__lte=1_000_000), name="line_price_in_range"
+            ),
         ]
         triggers = [
             pgtrigger.Protect(name="line_is_immutable", operation=pgtrigger.Update),
@@ -161,13 +185,17 @@ class Payment(models.Model):
     date = models.DateField(default=datetime.date.today)
     method = models.CharField(max_length=20, choices=PaymentMethod.choices, default=PaymentMethod.CARD)
     created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["-date", "-id"]
         indexes = [models.Index(fields=["-date", "-id"], name="payment_date")]
         constraints = [
-            models.CheckConstraint(condition=Q(amount__gt=0) & Q(amount__lte=1_000_000), name="payment_amount_in_range"),
+            models.CheckConstraint(
+                condition=Q(amount__gt=0) & Q(amount__lte=1_000_000), name="payment_amount_in_range"
+            ),
         ]
         triggers = [
             pgtrigger.Protect(name="payment_is_immutable", operation=pgtrigger.Update),

@@ -49,7 +49,9 @@ def _check_lines(lines: Iterable[tuple[str, int, Decimal | int | str]]) -> list[
         try:
             description, quantity, unit_price = line
         except (TypeError, ValueError):
-            raise ValidationError({"lines": f"Line {number}: give a description, a quantity and a unit price."}) from None
+            raise ValidationError(
+                {"lines": f"Line {number}: give a description, a quantity and a unit price."}
+            ) from None
         description = str(description or "").strip()
         if not description:
             raise ValidationError({"lines": f"Line {number}: enter a description."})
@@ -58,7 +60,9 @@ def _check_lines(lines: Iterable[tuple[str, int, Decimal | int | str]]) -> list[
         if isinstance(quantity, str) and quantity.strip().isascii() and quantity.strip().isdigit():
             quantity = int(quantity)
         if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= MAX_QUANTITY:
-            raise ValidationError({"lines": f"Line {number}: the quantity is a whole number from 1 to {MAX_QUANTITY:,}."})
+            raise ValidationError(
+                {"lines": f"Line {number}: the quantity is a whole number from 1 to {MAX_QUANTITY:,}."}
+            )
         try:
             price = parse_amount(unit_price, field="lines")
         except ValidationError as error:
@@ -86,7 +90,9 @@ def create_invoice(
     """Raise an invoice, then settle what it can from the customer's auto-apply credits."""
     checked = _check_lines(lines)
     issue_date = check_date(issue_date, field="issue_date")
-    due_date = check_date(due_date, field="due_date") if due_date else issue_date + datetime.timedelta(days=DEFAULT_TERMS_DAYS)
+    due_date = (
+        check_date(due_date, field="due_date") if due_date else issue_date + datetime.timedelta(days=DEFAULT_TERMS_DAYS)
+    )
     if due_date < issue_date:
         raise ValidationError({"due_date": "The due date cannot be before the issue date."})
     customer = lock_customer(customer)
@@ -122,7 +128,9 @@ def record_payment(
     if locked.status == InvoiceStatus.PAID:
         raise ValidationError(INVOICE_PAID)
     if amount > locked.outstanding:
-        raise ValidationError({"amount": f"That is more than the {format_money(locked.outstanding)} outstanding on {locked}."})
+        raise ValidationError(
+            {"amount": f"That is more than the {format_money(locked.outstanding)} outstanding on {locked}."}
+        )
     return Payment.objects.create(invoice=locked, amount=amount, date=date, method=method, created_by=by)
 
 
@@ -187,7 +195,9 @@ def create_invoices(
     """
     checked = _check_lines(lines)
     issue_date = check_date(issue_date, field="issue_date")
-    due_date = check_date(due_date, field="due_date") if due_date else issue_date + datetime.timedelta(days=DEFAULT_TERMS_DAYS)
+    due_date = (
+        check_date(due_date, field="due_date") if due_date else issue_date + datetime.timedelta(days=DEFAULT_TERMS_DAYS)
+    )
     if due_date < issue_date:
         raise ValidationError({"due_date": "The due date cannot be before the issue date."})
     ids_sql, params = customer_ids_sql(customers)

@@ -61,7 +61,10 @@ class InvoiceTable(tables.Table):
 class PaymentTable(tables.Table):
     date = tables.DateColumn(format="j M Y", order_by=("date", "id"))
     invoice = tables.Column(
-        verbose_name="Invoice", order_by=("invoice__number",), linkify=lambda record: record.invoice.get_absolute_url(), attrs=LEAVE
+        verbose_name="Invoice",
+        order_by=("invoice__number",),
+        linkify=lambda record: record.invoice.get_absolute_url(),
+        attrs=LEAVE,
     )
     customer = tables.Column(
         verbose_name="Customer",

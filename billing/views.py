@@ -86,7 +86,9 @@ def _made_with(model, key: str, **snapshot) -> int | None:
     """The pk of the row an earlier submit with this form key created, if any."""
     if not key:
         return None
-    events = model.pgh_event_models["insert"].objects.filter(pgh_label="insert", pgh_context__metadata__form_key=key, **snapshot)
+    events = model.pgh_event_models["insert"].objects.filter(
+        pgh_label="insert", pgh_context__metadata__form_key=key, **snapshot
+    )
     return events.values_list("pgh_obj_id", flat=True).first()
 
 
@@ -117,7 +119,11 @@ def customer_search(request: HttpRequest) -> HttpResponse:
     """The New invoice form's customer picker: matches as you type."""
     text = _search_text(request.GET.get("customer_q"))
     selected = customer_or_none(request.GET.get("customer"))
-    context = {"customers": customer_choices(text, selected), "selected_id": selected.pk if selected else None, "customer_q": text}
+    context = {
+        "customers": customer_choices(text, selected),
+        "selected_id": selected.pk if selected else None,
+        "customer_q": text,
+    }
     return render(request, "billing/_customer_choices.html", context)
 
 
@@ -188,12 +194,16 @@ def _invoice_context(request: HttpRequest, invoice: Invoice, tab: str) -> dict:
         "status_label": _status_label(invoice.status),
         "tab": tab,
         "can_record_payment": is_open and user.has_perm("billing.add_payment"),
-        "can_void": invoice.status != InvoiceStatus.VOID and invoice.paid == 0 and user.has_perm("billing.void_invoice"),
+        "can_void": invoice.status != InvoiceStatus.VOID
+        and invoice.paid == 0
+        and user.has_perm("billing.void_invoice"),
         "can_apply_credit": False,
         "available_credit": ZERO,
     }
     if is_open:
-        available = Credit.objects.auto_applicable_for(invoice.customer_id).aggregate(total=Sum("remaining"))["total"] or ZERO
+        available = (
+            Credit.objects.auto_applicable_for(invoice.customer_id).aggregate(total=Sum("remaining"))["total"] or ZERO
+        )
         context["available_credit"] = available
         context["can_apply_credit"] = available > 0 and user.has_perm("credits.add_creditassignment")
     return context
@@ -279,7 +289,11 @@ def _invoice_choices(text: str, selected: Invoice | None) -> list[Invoice]:
     """Up to ten open invoices matching the number or customer name, with the chosen one kept first."""
     found = []
     if text.strip():
-        found = list(search_invoices(Invoice.objects.open().select_related("customer"), text).order_by("-issue_date", "-id")[:PICKER_LIMIT])
+        found = list(
+            search_invoices(Invoice.objects.open().select_related("customer"), text).order_by("-issue_date", "-id")[
+                :PICKER_LIMIT
+            ]
+        )
     if selected is not None and selected not in found:
         found.insert(0, selected)
     return found
@@ -296,7 +310,11 @@ def invoice_search(request: HttpRequest) -> HttpResponse:
     """The Record payment form's invoice picker: open invoices matching as you type."""
     text = _search_text(request.GET.get("invoice_q"))
     selected = _invoice_or_none(request.GET.get("invoice"))
-    context = {"invoices": _invoice_choices(text, selected), "selected_id": selected.pk if selected else None, "invoice_q": text}
+    context = {
+        "invoices": _invoice_choices(text, selected),
+        "selected_id": selected.pk if selected else None,
+        "invoice_q": text,
+    }
     return render(request, "billing/_invoice_choices.html", context)
 
 
@@ -306,7 +324,9 @@ def _record_payment(request: HttpRequest, form: PaymentForm, invoice: Invoice) -
     try:
         with _once(data["idempotency_key"]):
             if not _made_with(Payment, data["idempotency_key"], invoice_id=invoice.pk):
-                billing.record_payment(invoice, data["amount"], date=data["date"], method=data["method"], by=request.user)
+                billing.record_payment(
+                    invoice, data["amount"], date=data["date"], method=data["method"], by=request.user
+                )
     except ValidationError as error:
         add_service_errors(form, error)
         return False

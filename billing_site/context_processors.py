@@ -8,4 +8,10 @@ from django.http import HttpRequest
 def menu(request: HttpRequest) -> dict[str, str]:
     match = request.resolver_match
     namespace = match.namespace if match else ""
-    return {"menu_section": "customers" if namespace == "customers" else "billing" if namespace in {"billing", "credits"} else ""}
+    return {
+        "menu_section": "customers"
+        if namespace == "customers"
+        else "billing"
+        if namespace in {"billing", "credits"}
+        else ""
+    }

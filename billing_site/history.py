@@ -54,7 +54,9 @@ class HistoryRow:
 
 def _describe(event: Events) -> tuple[str, str]:
     model = event.pgh_obj_model.split(".")[-1]
-    words = {"CreditAssignment": "assignment", "InvoiceLine": "invoice line", "CreditBatch": "bulk batch"}.get(model, model.lower())
+    words = {"CreditAssignment": "assignment", "InvoiceLine": "invoice line", "CreditBatch": "bulk batch"}.get(
+        model, model.lower()
+    )
     label = {"insert": "created", "update": "changed", "delete": "deleted"}.get(event.pgh_label, event.pgh_label)
     return words, label
 
@@ -64,7 +66,11 @@ def history(obj: models.Model, *, include_related: bool = False, limit: int = 20
     events = Events.objects.references(obj) if include_related else Events.objects.tracks(obj)
     events = list(events.order_by("-pgh_created_at", "-pgh_id")[:limit])
     user_ids = {e.pgh_context.get("user") for e in events if e.pgh_context and not e.pgh_context.get("username")}
-    names = dict(get_user_model().objects.filter(pk__in=user_ids - {None}).values_list("pk", "username")) if user_ids else {}
+    names = (
+        dict(get_user_model().objects.filter(pk__in=user_ids - {None}).values_list("pk", "username"))
+        if user_ids
+        else {}
+    )
     rows = []
     for event in events:
         context = event.pgh_context or {}
@@ -72,13 +78,21 @@ def history(obj: models.Model, *, include_related: bool = False, limit: int = 20
         words, label = _describe(event)
         action = ACTIONS.get(context.get("action", ""), f"{words.capitalize()} {label}")
         if event.pgh_label == "update" and event.pgh_diff:
-            changes = [_change(name, old, new) for name, (old, new) in event.pgh_diff.items() if name not in HIDDEN_FIELDS]
+            changes = [
+                _change(name, old, new) for name, (old, new) in event.pgh_diff.items() if name not in HIDDEN_FIELDS
+            ]
         else:
             changes = [
                 _change(name, None, value)
                 for name, value in sorted((event.pgh_data or {}).items())
                 if name not in HIDDEN_FIELDS and value not in (None, "", [])
             ]
-        when = event.pgh_created_at if isinstance(event.pgh_created_at, datetime.datetime) else parse_datetime(str(event.pgh_created_at))
-        rows.append(HistoryRow(when=when, who=who, action=action, what=f"{words} #{event.pgh_obj_id} {label}", changes=changes))
+        when = (
+            event.pgh_created_at
+            if isinstance(event.pgh_created_at, datetime.datetime)
+            else parse_datetime(str(event.pgh_created_at))
+        )
+        rows.append(
+            HistoryRow(when=when, who=who, action=action, what=f"{words} #{event.pgh_obj_id} {label}", changes=changes)
+        )
     return rows

@@ -16,7 +16,11 @@ View = Callable[..., HttpResponse]
 def describe(perm: str) -> str:
     """'credits.delete_credit' -> 'Can delete credit'."""
     app_label, codename = perm.split(".", 1)
-    name = Permission.objects.filter(content_type__app_label=app_label, codename=codename).values_list("name", flat=True).first()
+    name = (
+        Permission.objects.filter(content_type__app_label=app_label, codename=codename)
+        .values_list("name", flat=True)
+        .first()
+    )
     return name or perm
 
 
@@ -27,7 +31,9 @@ def permission_required(perm: str) -> Callable[[View], View]:
         @functools.wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not request.user.has_perm(perm):
-                raise PermissionDenied(f"This needs the permission “{describe(perm)}”, which your account does not have. Ask a manager.")
+                raise PermissionDenied(
+                    f"This needs the permission “{describe(perm)}”, which your account does not have. Ask a manager."
+                )
             return view(request, *args, **kwargs)
 
         return wrapper

@@ -48,11 +48,17 @@ RETURN NEW;
     new, old = (", ".join(f"{row}.{field}" for field in fields) for row in ("NEW", "OLD"))
     return [
         pgtrigger.Trigger(
-            name=f"{name}_insert", when=pgtrigger.Before, operation=pgtrigger.Insert, func=refuse,
+            name=f"{name}_insert",
+            when=pgtrigger.Before,
+            operation=pgtrigger.Insert,
+            func=refuse,
             condition=pgtrigger.Condition(" OR ".join(f"NEW.{field} <> 0" for field in fields)),
         ),
         pgtrigger.Trigger(
-            name=f"{name}_update", when=pgtrigger.Before, operation=pgtrigger.Update, func=refuse,
+            name=f"{name}_update",
+            when=pgtrigger.Before,
+            operation=pgtrigger.Update,
+            func=refuse,
             condition=pgtrigger.Condition(f"ROW({new}) IS DISTINCT FROM ROW({old})"),
         ),
     ]
@@ -65,6 +71,7 @@ def keeps_parent_sum(name: str, parent_table: str, parent_fk: str, column: str) 
     once per child row, each update writing a history event and new index entries.
     Child rows are never updated (their own triggers refuse it), only inserted and deleted.
     """
+
     def add(rows: str, sign: str) -> str:
         return f"""
 UPDATE {parent_table} AS parent SET {column} = parent.{column} {sign} changed.amount
@@ -72,13 +79,22 @@ FROM (SELECT {parent_fk} AS id, SUM(amount) AS amount FROM {rows} GROUP BY {pare
 WHERE parent.id = changed.id;
 RETURN NULL;
 """
+
     return [
         pgtrigger.Trigger(
-            name=f"{name}_insert", level=pgtrigger.Statement, when=pgtrigger.After, operation=pgtrigger.Insert,
-            referencing=pgtrigger.Referencing(new="new_rows"), func=add("new_rows", "+"),
+            name=f"{name}_insert",
+            level=pgtrigger.Statement,
+            when=pgtrigger.After,
+            operation=pgtrigger.Insert,
+            referencing=pgtrigger.Referencing(new="new_rows"),
+            func=add("new_rows", "+"),
         ),
         pgtrigger.Trigger(
-            name=f"{name}_delete", level=pgtrigger.Statement, when=pgtrigger.After, operation=pgtrigger.Delete,
-            referencing=pgtrigger.Referencing(old="old_rows"), func=add("old_rows", "-"),
+            name=f"{name}_delete",
+            level=pgtrigger.Statement,
+            when=pgtrigger.After,
+            operation=pgtrigger.Delete,
+            referencing=pgtrigger.Referencing(old="old_rows"),
+            func=add("old_rows", "-"),
         ),
     ]

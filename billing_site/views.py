@@ -14,4 +14,9 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
-    return render(request, "403.html", {"reason": str(exception) or "Your account does not have permission for this page."}, status=403)
+    return render(
+        request,
+        "403.html",
+        {"reason": str(exception) or "Your account does not have permission for this page."},
+        status=403,
+    )

@@ -64,10 +64,19 @@ class CreditFieldsForm(forms.Form):
         help_text="In pounds, for example 25.00",
         error_messages={"required": "Enter an amount, for example 25.00."},
     )
-    reason = forms.ChoiceField(label="Reason", choices=Reason.choices, initial=Reason.CANCELLED_CLASS,
-                               error_messages={"invalid_choice": "Choose a reason from the list."})
-    note = forms.CharField(label="Note", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}),
-                           error_messages={"max_length": "Keep the note under 2,000 characters."})
+    reason = forms.ChoiceField(
+        label="Reason",
+        choices=Reason.choices,
+        initial=Reason.CANCELLED_CLASS,
+        error_messages={"invalid_choice": "Choose a reason from the list."},
+    )
+    note = forms.CharField(
+        label="Note",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"max_length": "Keep the note under 2,000 characters."},
+    )
     auto_apply = forms.BooleanField(label=AUTO_APPLY_LABEL, required=False, initial=True)
 
     def clean_amount(self) -> Decimal:
@@ -82,8 +91,12 @@ class KeyedForm(forms.Form):
     moments ago by the same person is pointed out and needs `again` ticked.
     """
 
-    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64, initial=new_key,
-                                      error_messages={"required": "This form has expired: please reload the page and try again."})
+    idempotency_key = forms.CharField(
+        widget=forms.HiddenInput,
+        max_length=64,
+        initial=new_key,
+        error_messages={"required": "This form has expired: please reload the page and try again."},
+    )
     again = forms.BooleanField(required=False, label=AGAIN_LABEL)
 
 
@@ -103,13 +116,24 @@ class BulkCreditForm(CreditFieldsForm, KeyedForm):
 
 
 class UpdateCreditForm(CreditFieldsForm):
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1,
-                                 error_messages={"required": "This form has expired: please reload the page and try again."})
+    version = forms.IntegerField(
+        widget=forms.HiddenInput,
+        min_value=1,
+        error_messages={"required": "This form has expired: please reload the page and try again."},
+    )
 
     @classmethod
     def for_credit(cls, credit: Credit) -> UpdateCreditForm:
-        return cls(initial={"amount": f"{credit.amount}", "date": credit.date, "reason": credit.reason, "note": credit.note,
-                            "auto_apply": credit.auto_apply, "version": credit.version})
+        return cls(
+            initial={
+                "amount": f"{credit.amount}",
+                "date": credit.date,
+                "reason": credit.reason,
+                "note": credit.note,
+                "auto_apply": credit.auto_apply,
+                "version": credit.version,
+            }
+        )
 
 
 class AssignForm(forms.Form):
@@ -175,8 +199,12 @@ class AssignForm(forms.Form):
 class CreditFilter(django_filters.FilterSet):
     """Billing › Credits: search by customer name, status, reason and payment date range."""
 
-    q = django_filters.CharFilter(field_name="customer__name", lookup_expr="icontains", label="Search customer",
-                                  widget=forms.TextInput(attrs={"type": "search", "placeholder": "Customer name", "autocomplete": "off"}))
+    q = django_filters.CharFilter(
+        field_name="customer__name",
+        lookup_expr="icontains",
+        label="Search customer",
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Customer name", "autocomplete": "off"}),
+    )
     status = django_filters.ChoiceFilter(choices=CreditStatus.choices, empty_label="Any status", label="Status")
     reason = django_filters.ChoiceFilter(choices=Reason.choices, empty_label="Any reason", label="Reason")
     date_from = django_filters.DateFilter(field_name="date", lookup_expr="gte", label="From", widget=DateInput())

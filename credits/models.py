@@ -78,9 +78,13 @@ class CreditBatch(models.Model):
     total = MoneyField(help_text="Sum of the credits created by the batch")
     idempotency_key = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     undone_at = models.DateTimeField(null=True, blank=True)
-    undone_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -88,9 +92,17 @@ class CreditBatch(models.Model):
         permissions = [("undo_creditbatch", "Can undo a bulk credit batch")]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0) & Q(amount__lte=MAX_AMOUNT), name="batch_amount_in_range"),
-            models.CheckConstraint(condition=Q(count__gt=0) & Q(total=F("amount") * F("count")), name="batch_total_is_count_times_amount"),
+            models.CheckConstraint(
+                condition=Q(count__gt=0) & Q(total=F("amount") * F("count")), name="batch_total_is_count_times_amount"
+            ),
         ]
-        triggers = [pgtrigger.Protect(name="batch_figures_are_fixed", operation=pgtrigger.Update, condition=pgtrigger.AnyChange("amount", "count", "total"))]
+        triggers = [
+            pgtrigger.Protect(
+                name="batch_figures_are_fixed",
+                operation=pgtrigger.Update,
+                condition=pgtrigger.AnyChange("amount", "count", "total"),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Batch #{self.pk}"
@@ -109,7 +121,9 @@ class Credit(models.Model):
     date = models.DateField(default=datetime.date.today, help_text="Payment date")
     amount = MoneyField()
     assigned = MoneyField(default=ZERO, editable=False)
-    remaining = models.GeneratedField(expression=F("amount") - F("assigned"), output_field=MoneyField(), db_persist=True)
+    remaining = models.GeneratedField(
+        expression=F("amount") - F("assigned"), output_field=MoneyField(), db_persist=True
+    )
     status = models.GeneratedField(
         expression=Case(
             When(assigned=0, then=Value(CreditStatus.UNASSIGNED.value)),
@@ -121,12 +135,18 @@ class Credit(models.Model):
     )
     reason = models.CharField(max_length=20, choices=Reason.choices, default=Reason.OTHER)
     note = models.TextField(blank=True)
-    auto_apply = models.BooleanField(default=True, help_text="Apply the remaining balance automatically to the next invoice")
+    auto_apply = models.BooleanField(
+        default=True, help_text="Apply the remaining balance automatically to the next invoice"
+    )
     batch = models.ForeignKey(CreditBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="credits")
-    version = models.PositiveIntegerField(default=1, editable=False, help_text="Bumped by every modification; guards stale forms")
+    version = models.PositiveIntegerField(
+        default=1, editable=False, help_text="Bumped by every modification; guards stale forms"
+    )
     idempotency_key = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     objects = CreditQuerySet.as_manager()
 
@@ -138,15 +158,22 @@ class Credit(models.Model):
             models.Index(fields=["status", "reason", "-date", "-id"], name="credit_status_reason_date"),
         ]
         constraints = [
-            models.CheckConstraint(condition=Q(amount__gt=0) & Q(amount__lte=MAX_AMOUNT), name="credit_amount_in_range"),
+            models.CheckConstraint(
+                condition=Q(amount__gt=0) & Q(amount__lte=MAX_AMOUNT), name="credit_amount_in_range"
+            ),
             models.CheckConstraint(condition=Q(assigned__gte=0), name="credit_assigned_not_negative"),
             models.CheckConstraint(condition=Q(assigned__lte=F("amount")), name="credit_not_overassigned"),
         ]
         triggers = [
-            *kept_by_db("credit_assigned_kept_by_db", ("assigned",),
-                        "A credit''s assigned figure is kept by the database from its assignments"),
+            *kept_by_db(
+                "credit_assigned_kept_by_db",
+                ("assigned",),
+                "A credit''s assigned figure is kept by the database from its assignments",
+            ),
             # Moving a credit to another customer would leave its assignments joining two customers.
-            pgtrigger.Protect(name="credit_customer_is_fixed", operation=pgtrigger.Update, condition=pgtrigger.AnyChange("customer")),
+            pgtrigger.Protect(
+                name="credit_customer_is_fixed", operation=pgtrigger.Update, condition=pgtrigger.AnyChange("customer")
+            ),
         ]
 
     def __str__(self) -> str:
@@ -166,12 +193,16 @@ class CreditAssignment(models.Model):
     invoice = models.ForeignKey("billing.Invoice", on_delete=models.PROTECT, related_name="credit_assignments")
     amount = MoneyField()
     created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["created_at", "id"]
         constraints = [
-            models.CheckConstraint(condition=Q(amount__gt=0) & Q(amount__lte=MAX_AMOUNT), name="assignment_amount_in_range"),
+            models.CheckConstraint(
+                condition=Q(amount__gt=0) & Q(amount__lte=MAX_AMOUNT), name="assignment_amount_in_range"
+            ),
         ]
         triggers = [
             pgtrigger.Protect(name="assignment_is_immutable", operation=pgtrigger.Update),
@@ -181,7 +212,11 @@ class CreditAssignment(models.Model):
                 when=pgtrigger.Before,
                 operation=pgtrigger.Insert,
                 func=_CHECK_ASSIGNMENT,
-                declare=[("credit_customer", "bigint"), ("invoice_customer", "bigint"), ("invoice_voided", "timestamptz")],
+                declare=[
+                    ("credit_customer", "bigint"),
+                    ("invoice_customer", "bigint"),
+                    ("invoice_voided", "timestamptz"),
+                ],
             ),
             *keeps_parent_sum("assignment_keeps_credit_assigned", "credits_credit", "credit_id", "assigned"),
             *keeps_parent_sum("assignment_keeps_invoice_credited", "billing_invoice", "invoice_id", "credited"),

@@ -205,7 +205,9 @@ def update_credit(
         new_amount = parse_amount(amount)
         if new_amount < locked.assigned:
             raise ValidationError(
-                {"amount": f"{format_money(locked.assigned)} of this credit is already assigned; the amount cannot be less than that."}
+                {
+                    "amount": f"{format_money(locked.assigned)} of this credit is already assigned; the amount cannot be less than that."
+                }
             )
         locked.amount = new_amount
     if date is not None:
@@ -237,7 +239,9 @@ def _allocation_error(invoice: Invoice | None, credit: Credit, amount: Decimal) 
 
 
 @ledger_write("assign_credit")
-def assign_credit(credit: Credit, allocations: Mapping[Invoice | int, Decimal | int | str], *, by=None) -> list[CreditAssignment]:
+def assign_credit(
+    credit: Credit, allocations: Mapping[Invoice | int, Decimal | int | str], *, by=None
+) -> list[CreditAssignment]:
     """Assign parts of a credit to open invoices of the same customer: {invoice: amount, ...}."""
     amounts: dict[int, Decimal] = {}
     for invoice, value in allocations.items():
@@ -263,14 +267,17 @@ def assign_credit(credit: Credit, allocations: Mapping[Invoice | int, Decimal | 
             f"That assigns {format_money(wanted)}, but the credit has only {format_money(locked.remaining)} left to assign."
         )
     return CreditAssignment.objects.bulk_create(
-        CreditAssignment(credit=locked, invoice=invoices[pk], amount=amount, created_by=by) for pk, amount in amounts.items()
+        CreditAssignment(credit=locked, invoice=invoices[pk], amount=amount, created_by=by)
+        for pk, amount in amounts.items()
     )
 
 
 @ledger_write("unassign_credit")
 def unassign_credit(assignment: CreditAssignment, *, by=None) -> None:
     """Remove one assignment: the credit's remaining grows and the invoice is reopened."""
-    customer_id = CreditAssignment.objects.filter(pk=assignment.pk).values_list("credit__customer_id", flat=True).first()
+    customer_id = (
+        CreditAssignment.objects.filter(pk=assignment.pk).values_list("credit__customer_id", flat=True).first()
+    )
     if customer_id is None:
         raise ValidationError(ASSIGNMENT_GONE)
     lock_customer(customer_id)
@@ -319,7 +326,14 @@ def undo_batch(batch: CreditBatch, *, by=None) -> CreditBatch:
     if locked.is_undone:
         raise ValidationError(BATCH_UNDONE)
     # Lock the batch's credits (a plain SELECT: .count() would drop FOR UPDATE) so none is assigned meanwhile.
-    assigned = [a for a in Credit.objects.filter(batch=locked).select_for_update().order_by("id").values_list("assigned", flat=True) if a > 0]
+    assigned = [
+        a
+        for a in Credit.objects.filter(batch=locked)
+        .select_for_update()
+        .order_by("id")
+        .values_list("assigned", flat=True)
+        if a > 0
+    ]
     if assigned:
         raise ValidationError(
             f"{len(assigned)} of this batch's credits {'is' if len(assigned) == 1 else 'are'} already assigned to invoices. "

@@ -68,7 +68,9 @@ CREDIT_ROW = (
 
 
 class CreditTable(tables.Table):
-    date = tables.DateColumn(format="j M Y", verbose_name="Date", linkify=True, attrs=WHOLE_PAGE, order_by=("date", "id"))
+    date = tables.DateColumn(
+        format="j M Y", verbose_name="Date", linkify=True, attrs=WHOLE_PAGE, order_by=("date", "id")
+    )
     customer = CustomerColumn(verbose_name="Customer")
     amount = MoneyColumn(verbose_name="Amount")
     assigned = MoneyColumn(verbose_name="Assigned")
@@ -133,8 +135,11 @@ class BatchCreditTable(tables.Table):
         return status_badge(record)
 
     def render_credit(self, record: Credit) -> str:
-        return format_html('<a href="{}" hx-boost="false">View credit<span class="visually-hidden"> for {}</span></a>',
-                           record.get_absolute_url(), record.customer.name)
+        return format_html(
+            '<a href="{}" hx-boost="false">View credit<span class="visually-hidden"> for {}</span></a>',
+            record.get_absolute_url(),
+            record.customer.name,
+        )
 
 
 # Assignments › Add writes its rows here, as the Django admin writes its changelist rows: a busy customer has

@@ -84,7 +84,9 @@ def _reverse_or_none(name: str, *args: object) -> str | None:
 def _safe_next(request: HttpRequest) -> str:
     """The local page to go back to (e.g. a customer's Billing tab), or ""."""
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return target
     return ""
 
@@ -113,7 +115,11 @@ def customer_search(request: HttpRequest) -> HttpResponse:
     if not wants_partial(request):
         return HttpResponseRedirect(f"{reverse('credits:add')}?{request.GET.urlencode()}")
     chosen = customer_or_none(request.GET.get("customer"))
-    context = {"choices": customer_choices(query, chosen), "chosen_id": chosen.pk if chosen else None, "customer_q": query}
+    context = {
+        "choices": customer_choices(query, chosen),
+        "chosen_id": chosen.pk if chosen else None,
+        "customer_q": query,
+    }
     return render(request, "credits/_customer_results.html", context)
 
 
@@ -166,14 +172,23 @@ def _create_credit(request: HttpRequest, form: AddCreditForm) -> tuple[Credit | 
     fields = form.cleaned_data
     twin = None if fields["again"] else _twin_credit(request, fields)
     if twin is not None:
-        form.add_error(None, f"You added the same credit ({format_money(twin.amount)} for {twin.customer.name}) at "
-                             f"{timezone.localtime(twin.created_at):%H:%M}. To add a second one, tick “{AGAIN_LABEL}” "
-                             "and press Create again.")
+        form.add_error(
+            None,
+            f"You added the same credit ({format_money(twin.amount)} for {twin.customer.name}) at "
+            f"{timezone.localtime(twin.created_at):%H:%M}. To add a second one, tick “{AGAIN_LABEL}” "
+            "and press Create again.",
+        )
         return None, twin
     try:
         credit = services.add_credit(
-            fields["customer"], fields["amount"], date=fields["date"], reason=fields["reason"], note=fields["note"],
-            auto_apply=fields["auto_apply"], idempotency_key=fields["idempotency_key"], by=request.user,
+            fields["customer"],
+            fields["amount"],
+            date=fields["date"],
+            reason=fields["reason"],
+            note=fields["note"],
+            auto_apply=fields["auto_apply"],
+            idempotency_key=fields["idempotency_key"],
+            by=request.user,
         )
     except ValidationError as error:
         add_service_errors(form, error)
@@ -184,8 +199,15 @@ def _create_credit(request: HttpRequest, form: AddCreditForm) -> tuple[Credit | 
 def _twin_credit(request: HttpRequest, fields: dict) -> Credit | None:
     """The same credit this person added moments ago from another copy of the form, if any."""
     return (
-        Credit.objects.filter(customer=fields["customer"], amount=fields["amount"], date=fields["date"], reason=fields["reason"],
-                              note=fields["note"], created_by=request.user, created_at__gte=timezone.now() - TWIN_WINDOW)
+        Credit.objects.filter(
+            customer=fields["customer"],
+            amount=fields["amount"],
+            date=fields["date"],
+            reason=fields["reason"],
+            note=fields["note"],
+            created_by=request.user,
+            created_at__gte=timezone.now() - TWIN_WINDOW,
+        )
         .exclude(idempotency_key=fields["idempotency_key"])
         .select_related("customer")
         .order_by("-created_at")
@@ -196,9 +218,16 @@ def _twin_credit(request: HttpRequest, fields: dict) -> Credit | None:
 def _twin_batch(request: HttpRequest, fields: dict, count: int) -> CreditBatch | None:
     """The same bulk credit this person made moments ago from another copy of the form, if any."""
     return (
-        CreditBatch.objects.filter(amount=fields["amount"], date=fields["date"], reason=fields["reason"], note=fields["note"],
-                                   count=count, created_by=request.user, undone_at=None,
-                                   created_at__gte=timezone.now() - TWIN_WINDOW)
+        CreditBatch.objects.filter(
+            amount=fields["amount"],
+            date=fields["date"],
+            reason=fields["reason"],
+            note=fields["note"],
+            count=count,
+            created_by=request.user,
+            undone_at=None,
+            created_at__gte=timezone.now() - TWIN_WINDOW,
+        )
         .exclude(idempotency_key=fields["idempotency_key"])
         .order_by("-created_at")
         .first()
@@ -249,23 +278,38 @@ def credit_bulk(request: HttpRequest) -> HttpResponse:
             count = selection.queryset.count()
             twin = None if fields["again"] else _twin_batch(request, fields, count)
             if fields["expected_count"] is not None and fields["expected_count"] != count:
-                form.add_error(None, f"The choice now matches {count:,} customers, not {fields['expected_count']:,}. "
-                                     "Check the summary, then press Create again.")
+                form.add_error(
+                    None,
+                    f"The choice now matches {count:,} customers, not {fields['expected_count']:,}. "
+                    "Check the summary, then press Create again.",
+                )
             elif twin is not None:
-                form.add_error(None, f"You made the same bulk credit (bulk batch #{twin.pk}: {twin.count:,} × "
-                                     f"{format_money(twin.amount)}) at {timezone.localtime(twin.created_at):%H:%M}. "
-                                     f"To make it again, tick “{AGAIN_LABEL}” and press Create again.")
+                form.add_error(
+                    None,
+                    f"You made the same bulk credit (bulk batch #{twin.pk}: {twin.count:,} × "
+                    f"{format_money(twin.amount)}) at {timezone.localtime(twin.created_at):%H:%M}. "
+                    f"To make it again, tick “{AGAIN_LABEL}” and press Create again.",
+                )
             else:
                 try:
                     batch = services.add_bulk_credits(
-                        selection.for_service, fields["amount"], date=fields["date"], reason=fields["reason"], note=fields["note"],
-                        auto_apply=fields["auto_apply"], idempotency_key=fields["idempotency_key"], by=request.user,
+                        selection.for_service,
+                        fields["amount"],
+                        date=fields["date"],
+                        reason=fields["reason"],
+                        note=fields["note"],
+                        auto_apply=fields["auto_apply"],
+                        idempotency_key=fields["idempotency_key"],
+                        by=request.user,
                     )
                 except ValidationError as error:
                     add_service_errors(form, error)
                 else:
-                    messages.success(request, f"{batch.count:,} credits of {format_money(batch.amount)} added "
-                                              f"({format_money(batch.total)} in total).")
+                    messages.success(
+                        request,
+                        f"{batch.count:,} credits of {format_money(batch.amount)} added "
+                        f"({format_money(batch.total)} in total).",
+                    )
                     return see_other(request, batch.get_absolute_url())
         status = 422
     else:
@@ -346,9 +390,16 @@ def _cell(value: object) -> object:
 
 
 EXPORT_COLUMNS = ["Date", "Customer", "Amount", "Assigned", "Remaining", "Status", "Reason", "Created by"]
-EXPORT_SORTS = {"date": ("date", "id"), "customer": ("customer__name", "customer_id"), "amount": ("amount",),
-                "assigned": ("assigned",), "remaining": ("remaining",), "status": ("status",), "reason": ("reason",),
-                "created_by": ("created_by__username",)}
+EXPORT_SORTS = {
+    "date": ("date", "id"),
+    "customer": ("customer__name", "customer_id"),
+    "amount": ("amount",),
+    "assigned": ("assigned",),
+    "remaining": ("remaining",),
+    "status": ("status",),
+    "reason": ("reason",),
+    "created_by": ("created_by__username",),
+}
 
 
 @require_GET
@@ -359,17 +410,31 @@ def credit_export(request: HttpRequest) -> HttpResponse:
     sort = request.GET.get("sort", "-date")
     fields = EXPORT_SORTS.get(sort.lstrip("-"), ("date", "id"))
     order = [f"-{field}" if sort.startswith("-") else field for field in fields]
-    rows = credits.order_by(*order, "-id").values_list(
-        "date", "customer__name", "amount", "assigned", "remaining", "status", "reason", "created_by__username"
-    ).iterator(chunk_size=2000)
+    rows = (
+        credits.order_by(*order, "-id")
+        .values_list(
+            "date", "customer__name", "amount", "assigned", "remaining", "status", "reason", "created_by__username"
+        )
+        .iterator(chunk_size=2000)
+    )
     statuses, reasons = dict(CreditStatus.choices), dict(Reason.choices)
     writer = csv.writer(_Echo())
 
     def lines():
         yield writer.writerow(EXPORT_COLUMNS)
         for date, name, amount, assigned, remaining, status, reason, username in rows:
-            yield writer.writerow([date.isoformat(), _cell(name), amount, assigned, remaining, statuses[status], reasons[reason],
-                                   _cell(username or "")])
+            yield writer.writerow(
+                [
+                    date.isoformat(),
+                    _cell(name),
+                    amount,
+                    assigned,
+                    remaining,
+                    statuses[status],
+                    reasons[reason],
+                    _cell(username or ""),
+                ]
+            )
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="credits-{timezone.localdate().isoformat()}.csv"'
@@ -403,8 +468,14 @@ def credit_edit(request: HttpRequest, pk: int) -> HttpResponse:
             fields = form.cleaned_data
             try:
                 services.update_credit(
-                    credit, amount=fields["amount"], date=fields["date"], reason=fields["reason"], note=fields["note"],
-                    auto_apply=fields["auto_apply"], version=fields["version"], by=request.user,
+                    credit,
+                    amount=fields["amount"],
+                    date=fields["date"],
+                    reason=fields["reason"],
+                    note=fields["note"],
+                    auto_apply=fields["auto_apply"],
+                    version=fields["version"],
+                    by=request.user,
                 )
             except ValidationError as error:
                 add_service_errors(form, error)
@@ -444,7 +515,9 @@ def credit_delete(request: HttpRequest, pk: int) -> HttpResponse:
             error = " ".join(refusal.messages)
         else:
             again = "".join(f" {invoice} is {invoice.status_label} again." for invoice in reopened)
-            messages.success(request, f"Credit of {format_money(credit.amount)} for {credit.customer.name} deleted.{again}")
+            messages.success(
+                request, f"Credit of {format_money(credit.amount)} for {credit.customer.name} deleted.{again}"
+            )
             return see_other(request, _safe_next(request) or _customer_billing_url(credit.customer_id))
     assignments = list(credit.assignments.select_related("invoice").order_by("invoice__issue_date", "invoice_id", "id"))
     removed: dict[int, Decimal] = {}
@@ -456,8 +529,13 @@ def credit_delete(request: HttpRequest, pk: int) -> HttpResponse:
         for invoice in invoices.values()
         if (after := _status_after(invoice, removed[invoice.pk])) != invoice.status
     ]
-    context = {**_tab_context(request, credit, "details"), "assignments": assignments, "changes": changes, "error": error,
-               "next": _safe_next(request)}
+    context = {
+        **_tab_context(request, credit, "details"),
+        "assignments": assignments,
+        "changes": changes,
+        "error": error,
+        "next": _safe_next(request),
+    }
     return render(request, _partial(request, "credits/delete.html", "confirm"), context, status=422 if error else 200)
 
 
@@ -498,15 +576,23 @@ def credit_assign(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 total = sum((parse_amount(amount) for amount in allocations.values()), ZERO)
                 numbers = {invoice.pk: str(invoice) for invoice in invoices}
-                parts = ", ".join(f"{format_money(parse_amount(amount))} to {numbers.get(pk, pk)}" for pk, amount in allocations.items())
+                parts = ", ".join(
+                    f"{format_money(parse_amount(amount))} to {numbers.get(pk, pk)}"
+                    for pk, amount in allocations.items()
+                )
                 messages.success(request, f"Assigned {format_money(total)} of the credit: {parts}.")
                 return see_other(request, reverse("credits:assignments", args=[credit.pk]))
         status = 422
     else:
         form = AssignForm(invoices)
-    context = {**_tab_context(request, credit, "assignments"), "form": form, "rows": assign_rows(form),
-               "boxes": " ".join(f"id_invoice-{invoice.pk}" for invoice in invoices), "to_assign": _to_assign(credit, form),
-               "currency": settings.STUDIO_CURRENCY}
+    context = {
+        **_tab_context(request, credit, "assignments"),
+        "form": form,
+        "rows": assign_rows(form),
+        "boxes": " ".join(f"id_invoice-{invoice.pk}" for invoice in invoices),
+        "to_assign": _to_assign(credit, form),
+        "currency": settings.STUDIO_CURRENCY,
+    }
     return render(request, _partial(request, "credits/assign.html", "panel"), context, status=status)
 
 
@@ -529,4 +615,8 @@ def credit_unassign(request: HttpRequest, pk: int, assignment_pk: int) -> HttpRe
 @permission_required("credits.view_credit")
 def credit_history(request: HttpRequest, pk: int) -> HttpResponse:
     credit = _credit(pk)
-    return render(request, "credits/history.html", {**_tab_context(request, credit, "history"), "rows": history(credit, include_related=True)})
+    return render(
+        request,
+        "credits/history.html",
+        {**_tab_context(request, credit, "history"), "rows": history(credit, include_related=True)},
+    )

@@ -30,7 +30,12 @@ class CustomerForm(forms.Form):
         help_text="Classes, separated by commas, e.g. Ballet Tue 4pm, Swim Sat 10am",
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
-    notes = forms.CharField(required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 3}), error_messages={"max_length": NOTES_TOO_LONG})
+    notes = forms.CharField(
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"max_length": NOTES_TOO_LONG},
+    )
 
     def clean_name(self) -> str:
         name = " ".join(self.cleaned_data["name"].split())

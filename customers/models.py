@@ -32,7 +32,9 @@ class Customer(models.Model):
     name = models.CharField(max_length=200)
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=40, blank=True)
-    tags = ArrayField(models.CharField(max_length=100), default=list, blank=True, help_text="Classes, e.g. Ballet Tue 4pm")
+    tags = ArrayField(
+        models.CharField(max_length=100), default=list, blank=True, help_text="Classes, e.g. Ballet Tue 4pm"
+    )
     notes = models.TextField(blank=True)
     archived = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)

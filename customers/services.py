@@ -50,7 +50,9 @@ def create_customer(
     by=None,
 ) -> Customer:
     """Add a customer; raises ValidationError (writing nothing) when a detail is not acceptable."""
-    customer = Customer(name=name.strip(), email=email.strip(), phone=phone.strip(), tags=normalize_tags(tags), notes=notes.strip())
+    customer = Customer(
+        name=name.strip(), email=email.strip(), phone=phone.strip(), tags=normalize_tags(tags), notes=notes.strip()
+    )
     return _check_and_save(customer)
 
 

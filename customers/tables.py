@@ -16,7 +16,9 @@ class SelectColumn(tables.Column):
     """A checkbox per row (named `customer`, sent by the Group Actions form) and "select all on page"."""
 
     def __init__(self, **kwargs) -> None:
-        super().__init__(accessor="pk", orderable=False, attrs={"th": {"class": "select"}, "td": {"class": "select"}}, **kwargs)
+        super().__init__(
+            accessor="pk", orderable=False, attrs={"th": {"class": "select"}, "td": {"class": "select"}}, **kwargs
+        )
 
     @property
     def header(self) -> SafeString:
@@ -36,7 +38,9 @@ class SelectColumn(tables.Column):
 
 class MoneyColumn(tables.Column):
     def __init__(self, verbose_name: str, **kwargs) -> None:
-        super().__init__(verbose_name=verbose_name, orderable=False, attrs={"th": {"class": "num"}, "td": {"class": "num"}}, **kwargs)
+        super().__init__(
+            verbose_name=verbose_name, orderable=False, attrs={"th": {"class": "num"}, "td": {"class": "num"}}, **kwargs
+        )
 
     def render(self, value) -> str:
         return format_money(value)

@@ -153,7 +153,13 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     RequestConfig(request, paginate={"paginator_class": paginator, "per_page": PER_PAGE}).configure(table)
     _add_balances(table)
     params = _filter_params(filterset)
-    context = {"filter": filterset, "table": table, "can_group": can_group, "filter_params": params, "filter_query": urlencode(params)}
+    context = {
+        "filter": filterset,
+        "table": table,
+        "can_group": can_group,
+        "filter_params": params,
+        "filter_query": urlencode(params),
+    }
     if wants_partial(request):
         return render(request, "customers/list.html#table", context)
     return render(request, "customers/list.html", {**context, "tag_suggestions": tag_suggestions()})
@@ -207,7 +213,9 @@ def customer_add(request: HttpRequest) -> HttpResponse:
 def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     customer = _get_customer(pk)
     context = {"customer": customer, "tab": "details"}
-    return render(request, "customers/details.html#tab" if wants_partial(request) else "customers/details.html", context)
+    return render(
+        request, "customers/details.html#tab" if wants_partial(request) else "customers/details.html", context
+    )
 
 
 @vary_on_headers("HX-Request")
@@ -251,7 +259,9 @@ def customer_billing(request: HttpRequest, pk: int) -> HttpResponse:
         # Add Credit opens the single-credit form with this customer fixed, and comes back here after Create.
         "add_credit_url": f"{reverse('credits:add')}?{urlencode({'customer': customer.pk, 'next': request.path})}",
     }
-    return render(request, "customers/billing.html#tab" if wants_partial(request) else "customers/billing.html", context)
+    return render(
+        request, "customers/billing.html#tab" if wants_partial(request) else "customers/billing.html", context
+    )
 
 
 @vary_on_headers("HX-Request")
@@ -260,4 +270,6 @@ def customer_billing(request: HttpRequest, pk: int) -> HttpResponse:
 def customer_history(request: HttpRequest, pk: int) -> HttpResponse:
     customer = _get_customer(pk)
     context = {"customer": customer, "tab": "history", "rows": history(customer, include_related=True)}
-    return render(request, "customers/history.html#tab" if wants_partial(request) else "customers/history.html", context)
+    return render(
+        request, "customers/history.html#tab" if wants_partial(request) else "customers/history.html", context
+    )

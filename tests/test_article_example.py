@@ -30,7 +30,10 @@ def test_a_250_credit_splits_100_and_150_across_two_invoices(customer, staff):
         (D("100.00"), D("0.00"), "paid"),
         (D("150.00"), D("0.00"), "paid"),
     ]
-    assert sorted(credit.assignments.values_list("invoice_id", "amount")) == [(autumn.pk, D("100.00")), (spring.pk, D("150.00"))]
+    assert sorted(credit.assignments.values_list("invoice_id", "amount")) == [
+        (autumn.pk, D("100.00")),
+        (spring.pk, D("150.00")),
+    ]
     assert_ledger_clean()
 
 

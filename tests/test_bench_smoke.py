@@ -31,17 +31,44 @@ def test_the_bench_measures_every_row_on_a_tiny_data_set(tmp_path):
     url = f"postgres://{database['USER']}@{database['HOST'] or '127.0.0.1'}:{database['PORT'] or 5432}/sb_bench_smoke_{suffix}"
     output = tmp_path / "bench.json"
     result = subprocess.run(
-        [sys.executable, "-m", "bench", "--size", "tiny", "--database-url", url, "--rebuild", "--drop", "--requests", "3",
-         "--repeat", "1", "--skip-load", "--skip-memory", "--output", str(output)],
-        cwd=ROOT, capture_output=True, text=True, timeout=240, check=False,
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--size",
+            "tiny",
+            "--database-url",
+            url,
+            "--rebuild",
+            "--drop",
+            "--requests",
+            "3",
+            "--repeat",
+            "1",
+            "--skip-load",
+            "--skip-memory",
+            "--output",
+            str(output),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     rows = {row["measure"]: row for row in json.loads(output.read_text())["rows"]}
     expected = [
-        "data set (built now)", "add_bulk_credits, 20 customers", "bulk credit POST, all matching a tag (20)",
-        "invoice run (create_invoices + auto-apply), 20 customers", "Customers › View All, first page",
-        "Billing › Credits, status + reason filter", "Customer Billing tab (30 invoices, 10 credits)", "Credit Assignments tab",
-        "Assignments › Add panel (htmx)", "check_ledger after the run",
+        "data set (built now)",
+        "add_bulk_credits, 20 customers",
+        "bulk credit POST, all matching a tag (20)",
+        "invoice run (create_invoices + auto-apply), 20 customers",
+        "Customers › View All, first page",
+        "Billing › Credits, status + reason filter",
+        "Customer Billing tab (30 invoices, 10 credits)",
+        "Credit Assignments tab",
+        "Assignments › Add panel (htmx)",
+        "check_ledger after the run",
     ]
     missing = [name for name in expected if name not in rows]
     assert not missing, f"rows missing: {missing}; got {list(rows)}"

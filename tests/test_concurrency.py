@@ -41,7 +41,10 @@ def test_staff_hammering_one_credit_and_one_invoice_never_over_assign_or_over_se
     def assigner(seed: int) -> tuple[str, Decimal, int]:
         rng, assigned, refused = random.Random(seed), D("0.00"), 0
         for _ in range(ROUNDS):
-            split = {invoice.pk: rng.choice(["5.00", "10.00", "15.00"]) for invoice in rng.sample(invoices, rng.choice([1, 2]))}
+            split = {
+                invoice.pk: rng.choice(["5.00", "10.00", "15.00"])
+                for invoice in rng.sample(invoices, rng.choice([1, 2]))
+            }
             try:
                 credits.assign_credit(credit, split)
                 assigned += sum(D(v) for v in split.values())
@@ -129,7 +132,10 @@ def test_raw_writes_racing_past_the_services_are_still_stopped_by_the_database(t
     credit = credit_for(customer, "100.00")
     invoices = [invoice_for(customer, "40.00") for _ in range(8)]
     paid_on = invoice_for(customer, "100.00")
-    assign_jobs = [lambda i=i: CreditAssignment.objects.create(credit=credit, invoice=invoices[i], amount=D("30.00")) for i in range(8)]
+    assign_jobs = [
+        lambda i=i: CreditAssignment.objects.create(credit=credit, invoice=invoices[i], amount=D("30.00"))
+        for i in range(8)
+    ]
     pay_jobs = [lambda: Payment.objects.create(invoice=paid_on, amount=D("30.00")) for _ in range(8)]
     results = run_together(assign_jobs + pay_jobs)
 

@@ -63,7 +63,10 @@ def test_it_refuses_a_zero_credit_from_bulk_create(customer):
 
 def test_it_refuses_a_negative_payment_from_raw_sql(invoice):
     with refused(IntegrityError, "payment_amount_in_range"):
-        sql("INSERT INTO billing_payment (invoice_id, amount, date, method, created_at) VALUES (%s, -10, now(), 'card', now())", [invoice.pk])
+        sql(
+            "INSERT INTO billing_payment (invoice_id, amount, date, method, created_at) VALUES (%s, -10, now(), 'card', now())",
+            [invoice.pk],
+        )
     assert figures(invoice)[1] == Decimal("0.00")
 
 
@@ -81,7 +84,9 @@ def test_it_refuses_a_line_with_a_zero_price(invoice):
 
 def test_it_refuses_a_batch_with_a_negative_amount(customer):
     with refused(IntegrityError, "batch_amount_in_range"):
-        CreditBatch.objects.create(amount=Decimal("-1.00"), date=timezone.localdate(), reason="other", count=1, total=Decimal("-1.00"))
+        CreditBatch.objects.create(
+            amount=Decimal("-1.00"), date=timezone.localdate(), reason="other", count=1, total=Decimal("-1.00")
+        )
     assert CreditBatch.objects.count() == 0
 
 
@@ -127,9 +132,15 @@ def test_it_refuses_a_payment_beyond_the_outstanding(invoice):
 
 def test_it_refuses_a_credit_that_with_payments_over_settles_the_invoice(customer, invoice):
     credit = credit_for(customer, "500.00")
-    sql("INSERT INTO billing_payment (invoice_id, amount, date, method, created_at) VALUES (%s, 70, now(), 'card', now())", [invoice.pk])
+    sql(
+        "INSERT INTO billing_payment (invoice_id, amount, date, method, created_at) VALUES (%s, 70, now(), 'card', now())",
+        [invoice.pk],
+    )
     with refused(IntegrityError, "invoice_not_oversettled"):
-        sql("INSERT INTO credits_creditassignment (credit_id, invoice_id, amount, created_at) VALUES (%s, %s, 30.01, now())", [credit.pk, invoice.pk])
+        sql(
+            "INSERT INTO credits_creditassignment (credit_id, invoice_id, amount, created_at) VALUES (%s, %s, 30.01, now())",
+            [credit.pk, invoice.pk],
+        )
     assert figures(invoice)[1:3] == (Decimal("70.00"), Decimal("0.00"))
 
 
@@ -224,7 +235,9 @@ def test_it_refuses_a_credit_created_already_assigned(customer):
     assert Credit.objects.count() == 0
 
 
-@pytest.mark.parametrize("statement", ["UPDATE billing_invoice SET status = 'paid'", "UPDATE billing_invoice SET outstanding = 0"])
+@pytest.mark.parametrize(
+    "statement", ["UPDATE billing_invoice SET status = 'paid'", "UPDATE billing_invoice SET outstanding = 0"]
+)
 def test_it_refuses_writing_a_generated_invoice_column(invoice, statement):
     with refused(ProgrammingError, "can only be updated to DEFAULT"):
         sql(statement)
@@ -255,11 +268,15 @@ def test_it_refuses_changing_a_row_that_a_total_is_made_of(credit, invoice, stat
 
 
 def test_it_refuses_changing_a_batchs_figures(customer):
-    batch = CreditBatch.objects.create(amount=Decimal("20.00"), date=timezone.localdate(), reason="other", count=2, total=Decimal("40.00"))
+    batch = CreditBatch.objects.create(
+        amount=Decimal("20.00"), date=timezone.localdate(), reason="other", count=2, total=Decimal("40.00")
+    )
     with refused(ProgrammingError, "Cannot update rows"):
         CreditBatch.objects.filter(pk=batch.pk).update(count=3, total=Decimal("60.00"))
     with refused(IntegrityError, "batch_total_is_count_times_amount"):
-        CreditBatch.objects.create(amount=Decimal("20.00"), date=timezone.localdate(), reason="other", count=2, total=Decimal("50.00"))
+        CreditBatch.objects.create(
+            amount=Decimal("20.00"), date=timezone.localdate(), reason="other", count=2, total=Decimal("50.00")
+        )
     batch.refresh_from_db()
     assert (batch.count, batch.total) == (2, Decimal("40.00"))
 
@@ -275,9 +292,18 @@ def test_it_refuses_deleting_a_credit_that_still_has_assignments(credit, invoice
 def test_it_keeps_every_total_equal_to_the_rows_whatever_writes_them(customer, credit):
     """Raw inserts and deletes that break no rule are allowed, and the stored figures follow them."""
     invoice = invoice_for(customer, "100.00")
-    sql("INSERT INTO billing_invoiceline (invoice_id, description, quantity, unit_price) VALUES (%s, 'Extra', 2, 12.50)", [invoice.pk])
-    sql("INSERT INTO billing_payment (invoice_id, amount, date, method, created_at) VALUES (%s, 30, now(), 'cash', now())", [invoice.pk])
-    sql("INSERT INTO credits_creditassignment (credit_id, invoice_id, amount, created_at) VALUES (%s, %s, 45, now())", [credit.pk, invoice.pk])
+    sql(
+        "INSERT INTO billing_invoiceline (invoice_id, description, quantity, unit_price) VALUES (%s, 'Extra', 2, 12.50)",
+        [invoice.pk],
+    )
+    sql(
+        "INSERT INTO billing_payment (invoice_id, amount, date, method, created_at) VALUES (%s, 30, now(), 'cash', now())",
+        [invoice.pk],
+    )
+    sql(
+        "INSERT INTO credits_creditassignment (credit_id, invoice_id, amount, created_at) VALUES (%s, %s, 45, now())",
+        [credit.pk, invoice.pk],
+    )
     assert figures(invoice) == (Decimal("125.00"), Decimal("30.00"), Decimal("45.00"), Decimal("50.00"), "part_paid")
 
     Payment.objects.create(invoice=invoice, amount=Decimal("50.00"))

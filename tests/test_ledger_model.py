@@ -121,7 +121,9 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def attempt(self, should_work: bool, action: Callable[[], Any], why: str = "") -> tuple[bool, Any]:
         """Call a service the model says must succeed (or be refused), and hold it to that."""
-        event(f"{'done' if should_work else 'refused'}: {sys._getframe(1).f_code.co_name}")  # --hypothesis-show-statistics
+        event(
+            f"{'done' if should_work else 'refused'}: {sys._getframe(1).f_code.co_name}"
+        )  # --hypothesis-show-statistics
         try:
             result = action()
         except ValidationError as error:
@@ -131,7 +133,11 @@ class LedgerMachine(RuleBasedStateMachine):
         return True, result
 
     def book(self, assignment: CreditAssignment) -> None:
-        self.assignments[assignment.pk] = {"credit": assignment.credit_id, "invoice": assignment.invoice_id, "amount": assignment.amount}
+        self.assignments[assignment.pk] = {
+            "credit": assignment.credit_id,
+            "invoice": assignment.invoice_id,
+            "amount": assignment.amount,
+        }
         self.handles[assignment.pk] = assignment
         self.credits[assignment.credit_id]["assigned"] += assignment.amount
         self.invoices[assignment.invoice_id]["credited"] += assignment.amount
@@ -200,7 +206,9 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(customer=customer_index, amount=amounts, given=as_given, auto_apply=st.booleans(), ago=days_ago)
     def add_credit(self, customer, amount, given, auto_apply, ago):
         date = self.today - datetime.timedelta(days=ago)
-        credit = credits.add_credit(self.customers[customer], given(amount), date=date, reason="refund", auto_apply=auto_apply)
+        credit = credits.add_credit(
+            self.customers[customer], given(amount), date=date, reason="refund", auto_apply=auto_apply
+        )
         self.credits[credit.pk] = {
             "customer": self.customers[customer].pk,
             "amount": amount,
@@ -236,11 +244,24 @@ class LedgerMachine(RuleBasedStateMachine):
         assert sorted(made) == sorted(ids)
         assert (batch.count, batch.total) == (len(ids), amount * len(ids))
         for customer_id, pk in made.items():
-            self.credits[pk] = {"customer": customer_id, "amount": amount, "assigned": ZERO, "auto_apply": auto_apply, "date": date, "version": 1}
+            self.credits[pk] = {
+                "customer": customer_id,
+                "amount": amount,
+                "assigned": ZERO,
+                "auto_apply": auto_apply,
+                "date": date,
+                "version": 1,
+            }
         self.batches[batch.pk] = {"credits": set(made.values()), "undone": False}
 
     @precondition(lambda self: self.credits or self.gone_credits)
-    @rule(data=st.data(), amount=st.none() | amounts, auto_apply=st.none() | st.booleans(), ago=st.none() | days_ago, version=st.sampled_from(["current", "stale", None]))
+    @rule(
+        data=st.data(),
+        amount=st.none() | amounts,
+        auto_apply=st.none() | st.booleans(),
+        ago=st.none() | days_ago,
+        version=st.sampled_from(["current", "stale", None]),
+    )
     def update_credit(self, data, amount, auto_apply, ago, version):
         pk = self.any_credit(data)
         credit = self.credits.get(pk)
@@ -250,7 +271,9 @@ class LedgerMachine(RuleBasedStateMachine):
         ok = credit is not None and version != "stale" and (amount is None or amount >= credit["assigned"])
         ok, _ = self.attempt(
             ok,
-            lambda: credits.update_credit(Credit(pk=pk), amount=amount, auto_apply=auto_apply, date=date, version=given_version),
+            lambda: credits.update_credit(
+                Credit(pk=pk), amount=amount, auto_apply=auto_apply, date=date, version=given_version
+            ),
             "deleted, stale, or below what is assigned",
         )
         if ok:
@@ -279,7 +302,11 @@ class LedgerMachine(RuleBasedStateMachine):
         sensible = bool(usable) and data.draw(st.integers(0, 3), label="sensible") > 0
         pk = data.draw(st.sampled_from(usable), label="credit") if sensible else self.any_credit(data)
         credit = self.credits.get(pk)
-        open_ones = sorted(i for i, row in self.invoices.items() if credit and row["customer"] == credit["customer"] and outstanding(row) > 0)
+        open_ones = sorted(
+            i
+            for i, row in self.invoices.items()
+            if credit and row["customer"] == credit["customer"] and outstanding(row) > 0
+        )
         choices = open_ones if sensible else sorted(self.invoices)
         targets = data.draw(st.lists(st.sampled_from(choices), min_size=1, max_size=3, unique=True), label="invoices")
         split = {t: data.draw(amounts, label="amount") for t in targets}
@@ -294,7 +321,9 @@ class LedgerMachine(RuleBasedStateMachine):
             and all(self.invoice_can_take(credit, self.invoices[t], amount) for t, amount in split.items())
             and sum(split.values()) <= remaining(credit)
         )
-        ok, made = self.attempt(ok, lambda: credits.assign_credit(Credit(pk=pk), {t: str(a) for t, a in split.items()}), str(split))
+        ok, made = self.attempt(
+            ok, lambda: credits.assign_credit(Credit(pk=pk), {t: str(a) for t, a in split.items()}), str(split)
+        )
         if ok:
             assert sorted((a.invoice_id, a.amount) for a in made) == sorted(split.items())
             for assignment in made:
@@ -304,7 +333,9 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def unassign_credit(self, data):
         pk = data.draw(st.sampled_from(sorted(self.handles)), label="assignment")
-        ok, _ = self.attempt(pk in self.assignments, lambda: credits.unassign_credit(self.handles[pk]), "already removed")
+        ok, _ = self.attempt(
+            pk in self.assignments, lambda: credits.unassign_credit(self.handles[pk]), "already removed"
+        )
         if ok:
             self.unbook(pk)
 
@@ -315,7 +346,9 @@ class LedgerMachine(RuleBasedStateMachine):
         batch = self.batches[pk]
         live = [c for c in sorted(batch["credits"]) if c in self.credits]
         ok = not batch["undone"] and all(self.credits[c]["assigned"] == 0 for c in live)
-        ok, _ = self.attempt(ok, lambda: credits.undo_batch(CreditBatch(pk=pk)), "undone already, or a credit is assigned")
+        ok, _ = self.attempt(
+            ok, lambda: credits.undo_batch(CreditBatch(pk=pk)), "undone already, or a credit is assigned"
+        )
         if ok:
             for credit in live:
                 self.remove_credit(credit)
@@ -325,7 +358,9 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @rule(customer=customer_index, lines=st.lists(st.tuples(st.integers(1, 3), amounts), min_size=1, max_size=2))
     def create_invoice(self, customer, lines):
-        invoice = billing.create_invoice(self.customers[customer], [(f"Class {n}", q, str(p)) for n, (q, p) in enumerate(lines)])
+        invoice = billing.create_invoice(
+            self.customers[customer], [(f"Class {n}", q, str(p)) for n, (q, p) in enumerate(lines)]
+        )
         self.invoices[invoice.pk] = {
             "customer": self.customers[customer].pk,
             "total": sum((q * p for q, p in lines), ZERO),
@@ -340,7 +375,9 @@ class LedgerMachine(RuleBasedStateMachine):
     def apply_available_credit(self, data):
         pk = self.any_invoice(data)
         plan = {} if self.invoices[pk]["void"] else self.auto_apply_plan(pk)
-        ok, applied = self.attempt(not self.invoices[pk]["void"], lambda: credits.apply_available_credit(Invoice(pk=pk)), "void")
+        ok, applied = self.attempt(
+            not self.invoices[pk]["void"], lambda: credits.apply_available_credit(Invoice(pk=pk)), "void"
+        )
         if ok:
             assert applied == sum(plan.values(), ZERO)
             self.book_auto_applied(pk, plan)
@@ -353,7 +390,9 @@ class LedgerMachine(RuleBasedStateMachine):
         if outstanding(invoice) > 0 and data.draw(st.booleans(), label="at most what is owed"):
             amount = min(amount, outstanding(invoice))
         ok = invoice_status(invoice) in {"unpaid", "part_paid"} and amount <= outstanding(invoice)
-        ok, _ = self.attempt(ok, lambda: billing.record_payment(Invoice(pk=pk), given(amount), method="cash"), "void, paid or over-paid")
+        ok, _ = self.attempt(
+            ok, lambda: billing.record_payment(Invoice(pk=pk), given(amount), method="cash"), "void, paid or over-paid"
+        )
         if ok:
             invoice["paid"] += amount
 
@@ -362,7 +401,9 @@ class LedgerMachine(RuleBasedStateMachine):
     def void_invoice(self, data):
         pk = self.any_invoice(data)
         invoice = self.invoices[pk]
-        ok, _ = self.attempt(not invoice["void"] and invoice["paid"] == 0, lambda: billing.void_invoice(Invoice(pk=pk)), "void or paid")
+        ok, _ = self.attempt(
+            not invoice["void"] and invoice["paid"] == 0, lambda: billing.void_invoice(Invoice(pk=pk)), "void or paid"
+        )
         if ok:
             for assignment_id in [a for a, row in self.assignments.items() if row["invoice"] == pk]:
                 self.unbook(assignment_id)
@@ -378,17 +419,42 @@ class LedgerMachine(RuleBasedStateMachine):
             for kind, pk, *row in cursor.fetchall():
                 stored[kind][pk] = tuple(row)
         assert stored["credit"] == {
-            pk: (c["customer"], None, c["amount"], c["assigned"], remaining(c), None, credit_status(c), c["auto_apply"], c["date"], c["version"])
+            pk: (
+                c["customer"],
+                None,
+                c["amount"],
+                c["assigned"],
+                remaining(c),
+                None,
+                credit_status(c),
+                c["auto_apply"],
+                c["date"],
+                c["version"],
+            )
             for pk, c in self.credits.items()
         }
         assert stored["invoice"] == {
-            pk: (i["customer"], None, i["total"], i["paid"], i["credited"], outstanding(i), invoice_status(i), None, None, None)
+            pk: (
+                i["customer"],
+                None,
+                i["total"],
+                i["paid"],
+                i["credited"],
+                outstanding(i),
+                invoice_status(i),
+                None,
+                None,
+                None,
+            )
             for pk, i in self.invoices.items()
         }
         assert stored["assignment"] == {
-            pk: (a["credit"], a["invoice"], a["amount"], None, None, None, None, None, None, None) for pk, a in self.assignments.items()
+            pk: (a["credit"], a["invoice"], a["amount"], None, None, None, None, None, None, None)
+            for pk, a in self.assignments.items()
         }
-        assert stored["batch"] == {pk: (None, None, None, None, None, None, None, b["undone"], None, None) for pk, b in self.batches.items()}
+        assert stored["batch"] == {
+            pk: (None, None, None, None, None, None, None, b["undone"], None, None) for pk, b in self.batches.items()
+        }
 
 
 @pytest.mark.django_db

@@ -37,9 +37,13 @@ def grow(world: types.SimpleNamespace, rows: int) -> None:
         credits.assign_credit(world.credit, {invoice: "5.00"}, by=world.staff)
         credit_for(world.focus, "3.00", by=world.staff)
         # The invoice to void takes one more credit each time (its confirmation lists them).
-        credits.assign_credit(credit_for(world.focus, "1.00", by=world.staff), {world.big_invoice: "1.00"}, by=world.staff)
+        credits.assign_credit(
+            credit_for(world.focus, "1.00", by=world.staff), {world.big_invoice: "1.00"}, by=world.staff
+        )
     # A batch as big as the tag's customers, for the batch page.
-    world.batch = credits.add_bulk_credits(Customer.objects.filter(tags__contains=[TAG]), "2.00", reason="goodwill", by=world.manager)
+    world.batch = credits.add_bulk_credits(
+        Customer.objects.filter(tags__contains=[TAG]), "2.00", reason="goodwill", by=world.manager
+    )
 
 
 def pages(world: types.SimpleNamespace) -> dict[str, tuple[str, dict]]:
@@ -111,4 +115,6 @@ def test_no_page_costs_more_queries_with_ten_times_the_rows(client, staff, manag
 
     grown = {name: (few[name], many[name]) for name in few if few[name] != many[name]}
     assert not grown, f"query counts that grew with the rows (before, after): {grown}"
-    assert world.focus.invoices.count() == 1 + 20 and world.credit.assignments.count() == 20  # the tables really did grow
+    assert (
+        world.focus.invoices.count() == 1 + 20 and world.credit.assignments.count() == 20
+    )  # the tables really did grow

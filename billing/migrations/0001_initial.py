@@ -9,7 +9,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -22,101 +21,237 @@ class Migration(migrations.Migration):
             "DROP SEQUENCE billing_invoice_number_seq",
         ),
         migrations.CreateModel(
-            name='InvoiceEvent',
+            name="InvoiceEvent",
             fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('id', models.BigIntegerField()),
-                ('number', models.BigIntegerField(db_default=models.Func(models.Value('billing_invoice_number_seq'), function='nextval', output_field=models.BigIntegerField()), editable=False)),
-                ('issue_date', models.DateField(default=datetime.date.today)),
-                ('due_date', models.DateField()),
-                ('total', models.DecimalField(decimal_places=2, default=Decimal('0.00'), editable=False, max_digits=14)),
-                ('paid', models.DecimalField(decimal_places=2, default=Decimal('0.00'), editable=False, max_digits=14)),
-                ('credited', models.DecimalField(decimal_places=2, default=Decimal('0.00'), editable=False, max_digits=14)),
-                ('voided_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("pgh_id", models.AutoField(primary_key=True, serialize=False)),
+                ("pgh_created_at", models.DateTimeField(auto_now_add=True)),
+                ("pgh_label", models.TextField(help_text="The event label.")),
+                ("id", models.BigIntegerField()),
+                (
+                    "number",
+                    models.BigIntegerField(
+                        db_default=models.Func(
+                            models.Value("billing_invoice_number_seq"),
+                            function="nextval",
+                            output_field=models.BigIntegerField(),
+                        ),
+                        editable=False,
+                    ),
+                ),
+                ("issue_date", models.DateField(default=datetime.date.today)),
+                ("due_date", models.DateField()),
+                (
+                    "total",
+                    models.DecimalField(decimal_places=2, default=Decimal("0.00"), editable=False, max_digits=14),
+                ),
+                ("paid", models.DecimalField(decimal_places=2, default=Decimal("0.00"), editable=False, max_digits=14)),
+                (
+                    "credited",
+                    models.DecimalField(decimal_places=2, default=Decimal("0.00"), editable=False, max_digits=14),
+                ),
+                ("voided_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='InvoiceLine',
+            name="InvoiceLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('description', models.CharField(max_length=200)),
-                ('quantity', models.PositiveIntegerField(default=1)),
-                ('unit_price', models.DecimalField(decimal_places=2, max_digits=14)),
-                ('amount', models.GeneratedField(db_persist=True, expression=django.db.models.expressions.CombinedExpression(models.F('quantity'), '*', models.F('unit_price')), output_field=models.DecimalField(decimal_places=2, max_digits=14))),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("description", models.CharField(max_length=200)),
+                ("quantity", models.PositiveIntegerField(default=1)),
+                ("unit_price", models.DecimalField(decimal_places=2, max_digits=14)),
+                (
+                    "amount",
+                    models.GeneratedField(
+                        db_persist=True,
+                        expression=django.db.models.expressions.CombinedExpression(
+                            models.F("quantity"), "*", models.F("unit_price")
+                        ),
+                        output_field=models.DecimalField(decimal_places=2, max_digits=14),
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='InvoiceLineEvent',
+            name="InvoiceLineEvent",
             fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('id', models.BigIntegerField()),
-                ('description', models.CharField(max_length=200)),
-                ('quantity', models.PositiveIntegerField(default=1)),
-                ('unit_price', models.DecimalField(decimal_places=2, max_digits=14)),
-                ('amount', models.GeneratedField(db_persist=True, expression=django.db.models.expressions.CombinedExpression(models.F('quantity'), '*', models.F('unit_price')), output_field=models.DecimalField(decimal_places=2, max_digits=14))),
+                ("pgh_id", models.AutoField(primary_key=True, serialize=False)),
+                ("pgh_created_at", models.DateTimeField(auto_now_add=True)),
+                ("pgh_label", models.TextField(help_text="The event label.")),
+                ("id", models.BigIntegerField()),
+                ("description", models.CharField(max_length=200)),
+                ("quantity", models.PositiveIntegerField(default=1)),
+                ("unit_price", models.DecimalField(decimal_places=2, max_digits=14)),
+                (
+                    "amount",
+                    models.GeneratedField(
+                        db_persist=True,
+                        expression=django.db.models.expressions.CombinedExpression(
+                            models.F("quantity"), "*", models.F("unit_price")
+                        ),
+                        output_field=models.DecimalField(decimal_places=2, max_digits=14),
+                    ),
+                ),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='Payment',
+            name="Payment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=14)),
-                ('date', models.DateField(default=datetime.date.today)),
-                ('method', models.CharField(choices=[('card', 'Card'), ('cash', 'Cash'), ('bank_transfer', 'Bank transfer'), ('cheque', 'Cheque'), ('other', 'Other')], default='card', max_length=20)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=14)),
+                ("date", models.DateField(default=datetime.date.today)),
+                (
+                    "method",
+                    models.CharField(
+                        choices=[
+                            ("card", "Card"),
+                            ("cash", "Cash"),
+                            ("bank_transfer", "Bank transfer"),
+                            ("cheque", "Cheque"),
+                            ("other", "Other"),
+                        ],
+                        default="card",
+                        max_length=20,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['-date', '-id'],
+                "ordering": ["-date", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='PaymentEvent',
+            name="PaymentEvent",
             fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('id', models.BigIntegerField()),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=14)),
-                ('date', models.DateField(default=datetime.date.today)),
-                ('method', models.CharField(choices=[('card', 'Card'), ('cash', 'Cash'), ('bank_transfer', 'Bank transfer'), ('cheque', 'Cheque'), ('other', 'Other')], default='card', max_length=20)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("pgh_id", models.AutoField(primary_key=True, serialize=False)),
+                ("pgh_created_at", models.DateTimeField(auto_now_add=True)),
+                ("pgh_label", models.TextField(help_text="The event label.")),
+                ("id", models.BigIntegerField()),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=14)),
+                ("date", models.DateField(default=datetime.date.today)),
+                (
+                    "method",
+                    models.CharField(
+                        choices=[
+                            ("card", "Card"),
+                            ("cash", "Cash"),
+                            ("bank_transfer", "Bank transfer"),
+                            ("cheque", "Cheque"),
+                            ("other", "Other"),
+                        ],
+                        default="card",
+                        max_length=20,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='Invoice',
+            name="Invoice",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.BigIntegerField(db_default=models.Func(models.Value('billing_invoice_number_seq'), function='nextval', output_field=models.BigIntegerField()), editable=False, unique=True)),
-                ('issue_date', models.DateField(default=datetime.date.today)),
-                ('due_date', models.DateField()),
-                ('total', models.DecimalField(decimal_places=2, default=Decimal('0.00'), editable=False, max_digits=14)),
-                ('paid', models.DecimalField(decimal_places=2, default=Decimal('0.00'), editable=False, max_digits=14)),
-                ('credited', models.DecimalField(decimal_places=2, default=Decimal('0.00'), editable=False, max_digits=14)),
-                ('outstanding', models.GeneratedField(db_persist=True, expression=models.Case(models.When(then=models.Value(Decimal('0.00')), voided_at__isnull=False), default=django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(models.F('total'), '-', models.F('paid')), '-', models.F('credited'))), output_field=models.DecimalField(decimal_places=2, max_digits=14))),
-                ('status', models.GeneratedField(db_persist=True, expression=models.Case(models.When(then=models.Value('void'), voided_at__isnull=False), models.When(models.Q(('total__gt', 0), ('total__lte', django.db.models.expressions.CombinedExpression(models.F('paid'), '+', models.F('credited')))), then=models.Value('paid')), models.When(models.Q(('paid__gt', 0), ('credited__gt', 0), _connector='OR'), then=models.Value('part_paid')), default=models.Value('unpaid')), output_field=models.CharField(choices=[('unpaid', 'Awaiting payment'), ('part_paid', 'Part-paid'), ('paid', 'Paid'), ('void', 'Void')], max_length=10))),
-                ('voided_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "number",
+                    models.BigIntegerField(
+                        db_default=models.Func(
+                            models.Value("billing_invoice_number_seq"),
+                            function="nextval",
+                            output_field=models.BigIntegerField(),
+                        ),
+                        editable=False,
+                        unique=True,
+                    ),
+                ),
+                ("issue_date", models.DateField(default=datetime.date.today)),
+                ("due_date", models.DateField()),
+                (
+                    "total",
+                    models.DecimalField(decimal_places=2, default=Decimal("0.00"), editable=False, max_digits=14),
+                ),
+                ("paid", models.DecimalField(decimal_places=2, default=Decimal("0.00"), editable=False, max_digits=14)),
+                (
+                    "credited",
+                    models.DecimalField(decimal_places=2, default=Decimal("0.00"), editable=False, max_digits=14),
+                ),
+                (
+                    "outstanding",
+                    models.GeneratedField(
+                        db_persist=True,
+                        expression=models.Case(
+                            models.When(then=models.Value(Decimal("0.00")), voided_at__isnull=False),
+                            default=django.db.models.expressions.CombinedExpression(
+                                django.db.models.expressions.CombinedExpression(
+                                    models.F("total"), "-", models.F("paid")
+                                ),
+                                "-",
+                                models.F("credited"),
+                            ),
+                        ),
+                        output_field=models.DecimalField(decimal_places=2, max_digits=14),
+                    ),
+                ),
+                (
+                    "status",
+                    models.GeneratedField(
+                        db_persist=True,
+                        expression=models.Case(
+                            models.When(then=models.Value("void"), voided_at__isnull=False),
+                            models.When(
+                                models.Q(
+                                    ("total__gt", 0),
+                                    (
+                                        "total__lte",
+                                        django.db.models.expressions.CombinedExpression(
+                                            models.F("paid"), "+", models.F("credited")
+                                        ),
+                                    ),
+                                ),
+                                then=models.Value("paid"),
+                            ),
+                            models.When(
+                                models.Q(("paid__gt", 0), ("credited__gt", 0), _connector="OR"),
+                                then=models.Value("part_paid"),
+                            ),
+                            default=models.Value("unpaid"),
+                        ),
+                        output_field=models.CharField(
+                            choices=[
+                                ("unpaid", "Awaiting payment"),
+                                ("part_paid", "Part-paid"),
+                                ("paid", "Paid"),
+                                ("void", "Void"),
+                            ],
+                            max_length=10,
+                        ),
+                    ),
+                ),
+                ("voided_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-issue_date', '-id'],
+                "ordering": ["-issue_date", "-id"],
             },
         ),
     ]

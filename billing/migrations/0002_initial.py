@@ -9,192 +9,431 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('billing', '0001_initial'),
-        ('customers', '0001_initial'),
-        ('pghistory', '0007_auto_20250421_0444'),
+        ("billing", "0001_initial"),
+        ("customers", "0001_initial"),
+        ("pghistory", "0007_auto_20250421_0444"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='invoice',
-            name='customer',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='invoices', to='customers.customer'),
+            model_name="invoice",
+            name="customer",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="invoices", to="customers.customer"
+            ),
         ),
         migrations.AddField(
-            model_name='invoice',
-            name='voided_by',
-            field=models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="invoice",
+            name="voided_by",
+            field=models.ForeignKey(
+                blank=True,
+                editable=False,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='invoiceevent',
-            name='created_by',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="invoiceevent",
+            name="created_by",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                related_query_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='invoiceevent',
-            name='customer',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='customers.customer'),
+            model_name="invoiceevent",
+            name="customer",
+            field=models.ForeignKey(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                related_query_name="+",
+                to="customers.customer",
+            ),
         ),
         migrations.AddField(
-            model_name='invoiceevent',
-            name='pgh_context',
-            field=models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context'),
+            model_name="invoiceevent",
+            name="pgh_context",
+            field=models.ForeignKey(
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to="pghistory.context",
+            ),
         ),
         migrations.AddField(
-            model_name='invoiceevent',
-            name='pgh_obj',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='events', to='billing.invoice'),
+            model_name="invoiceevent",
+            name="pgh_obj",
+            field=models.ForeignKey(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="events",
+                to="billing.invoice",
+            ),
         ),
         migrations.AddField(
-            model_name='invoiceevent',
-            name='voided_by',
-            field=models.ForeignKey(blank=True, db_constraint=False, editable=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="invoiceevent",
+            name="voided_by",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                editable=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                related_query_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='invoiceline',
-            name='invoice',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lines', to='billing.invoice'),
+            model_name="invoiceline",
+            name="invoice",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="lines", to="billing.invoice"
+            ),
         ),
         migrations.AddField(
-            model_name='invoicelineevent',
-            name='invoice',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='billing.invoice'),
+            model_name="invoicelineevent",
+            name="invoice",
+            field=models.ForeignKey(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                related_query_name="+",
+                to="billing.invoice",
+            ),
         ),
         migrations.AddField(
-            model_name='invoicelineevent',
-            name='pgh_context',
-            field=models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context'),
+            model_name="invoicelineevent",
+            name="pgh_context",
+            field=models.ForeignKey(
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to="pghistory.context",
+            ),
         ),
         migrations.AddField(
-            model_name='invoicelineevent',
-            name='pgh_obj',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='events', to='billing.invoiceline'),
+            model_name="invoicelineevent",
+            name="pgh_obj",
+            field=models.ForeignKey(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="events",
+                to="billing.invoiceline",
+            ),
         ),
         migrations.AddField(
-            model_name='payment',
-            name='created_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="payment",
+            name="created_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='payment',
-            name='invoice',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='payments', to='billing.invoice'),
+            model_name="payment",
+            name="invoice",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="payments", to="billing.invoice"
+            ),
         ),
         migrations.AddField(
-            model_name='paymentevent',
-            name='created_by',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="paymentevent",
+            name="created_by",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                related_query_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='paymentevent',
-            name='invoice',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='billing.invoice'),
+            model_name="paymentevent",
+            name="invoice",
+            field=models.ForeignKey(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                related_query_name="+",
+                to="billing.invoice",
+            ),
         ),
         migrations.AddField(
-            model_name='paymentevent',
-            name='pgh_context',
-            field=models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context'),
+            model_name="paymentevent",
+            name="pgh_context",
+            field=models.ForeignKey(
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to="pghistory.context",
+            ),
         ),
         migrations.AddField(
-            model_name='paymentevent',
-            name='pgh_obj',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='events', to='billing.payment'),
+            model_name="paymentevent",
+            name="pgh_obj",
+            field=models.ForeignKey(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="events",
+                to="billing.payment",
+            ),
         ),
         migrations.AddIndex(
-            model_name='invoice',
-            index=models.Index(fields=['customer', 'issue_date', 'id'], name='invoice_customer_date'),
+            model_name="invoice",
+            index=models.Index(fields=["customer", "issue_date", "id"], name="invoice_customer_date"),
         ),
         migrations.AddIndex(
-            model_name='invoice',
-            index=models.Index(fields=['status', '-issue_date', '-id'], name='invoice_status_date'),
+            model_name="invoice",
+            index=models.Index(fields=["status", "-issue_date", "-id"], name="invoice_status_date"),
         ),
         migrations.AddIndex(
-            model_name='invoice',
-            index=models.Index(fields=['-issue_date', '-id'], name='invoice_date'),
+            model_name="invoice",
+            index=models.Index(fields=["-issue_date", "-id"], name="invoice_date"),
         ),
         migrations.AddConstraint(
-            model_name='invoice',
-            constraint=models.CheckConstraint(condition=models.Q(('total__gte', 0), ('paid__gte', 0), ('credited__gte', 0)), name='invoice_amounts_not_negative'),
+            model_name="invoice",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("total__gte", 0), ("paid__gte", 0), ("credited__gte", 0)),
+                name="invoice_amounts_not_negative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='invoice',
-            constraint=models.CheckConstraint(condition=models.Q(('total__gte', django.db.models.expressions.CombinedExpression(models.F('paid'), '+', models.F('credited')))), name='invoice_not_oversettled'),
+            model_name="invoice",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "total__gte",
+                        django.db.models.expressions.CombinedExpression(models.F("paid"), "+", models.F("credited")),
+                    )
+                ),
+                name="invoice_not_oversettled",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='invoice',
-            constraint=models.CheckConstraint(condition=models.Q(('voided_at__isnull', True), models.Q(('paid', 0), ('credited', 0)), _connector='OR'), name='invoice_void_settles_nothing'),
+            model_name="invoice",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("voided_at__isnull", True), models.Q(("paid", 0), ("credited", 0)), _connector="OR"
+                ),
+                name="invoice_void_settles_nothing",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='invoice',
-            constraint=models.CheckConstraint(condition=models.Q(('due_date__gte', models.F('issue_date'))), name='invoice_due_after_issue'),
+            model_name="invoice",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("due_date__gte", models.F("issue_date"))), name="invoice_due_after_issue"
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='invoice',
-            trigger=pgtrigger.compiler.Trigger(name='invoice_totals_kept_by_db', sql=pgtrigger.compiler.UpsertTriggerSql(func="\nIF pg_trigger_depth() = 1 AND (\n    (TG_OP = 'INSERT' AND (NEW.total <> 0 OR NEW.paid <> 0 OR NEW.credited <> 0))\n    OR (TG_OP = 'UPDATE' AND (NEW.total, NEW.paid, NEW.credited) IS DISTINCT FROM (OLD.total, OLD.paid, OLD.credited))\n) THEN\n    RAISE EXCEPTION 'An invoice''s total, paid and credited figures are kept by the database from its lines, payments and credits'\n        USING ERRCODE = 'check_violation';\nEND IF;\nRETURN NEW;\n", hash='01b2c71525610d65cdb0b302ff8238a2f91c7e75', operation='INSERT OR UPDATE', pgid='pgtrigger_invoice_totals_kept_by_db_e89fd', table='billing_invoice', when='BEFORE')),
+            model_name="invoice",
+            trigger=pgtrigger.compiler.Trigger(
+                name="invoice_totals_kept_by_db",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="\nIF pg_trigger_depth() = 1 AND (\n    (TG_OP = 'INSERT' AND (NEW.total <> 0 OR NEW.paid <> 0 OR NEW.credited <> 0))\n    OR (TG_OP = 'UPDATE' AND (NEW.total, NEW.paid, NEW.credited) IS DISTINCT FROM (OLD.total, OLD.paid, OLD.credited))\n) THEN\n    RAISE EXCEPTION 'An invoice''s total, paid and credited figures are kept by the database from its lines, payments and credits'\n        USING ERRCODE = 'check_violation';\nEND IF;\nRETURN NEW;\n",
+                    hash="01b2c71525610d65cdb0b302ff8238a2f91c7e75",
+                    operation="INSERT OR UPDATE",
+                    pgid="pgtrigger_invoice_totals_kept_by_db_e89fd",
+                    table="billing_invoice",
+                    when="BEFORE",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='invoice',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "billing_invoiceevent" ("created_at", "created_by_id", "credited", "customer_id", "due_date", "id", "issue_date", "number", "paid", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "total", "voided_at", "voided_by_id") VALUES (NEW."created_at", NEW."created_by_id", NEW."credited", NEW."customer_id", NEW."due_date", NEW."id", NEW."issue_date", NEW."number", NEW."paid", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."total", NEW."voided_at", NEW."voided_by_id"); RETURN NULL;', hash='a18c40452a431bbda82a1a64a95dad976251c8dd', operation='INSERT', pgid='pgtrigger_insert_insert_0c624', table='billing_invoice', when='AFTER')),
+            model_name="invoice",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "billing_invoiceevent" ("created_at", "created_by_id", "credited", "customer_id", "due_date", "id", "issue_date", "number", "paid", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "total", "voided_at", "voided_by_id") VALUES (NEW."created_at", NEW."created_by_id", NEW."credited", NEW."customer_id", NEW."due_date", NEW."id", NEW."issue_date", NEW."number", NEW."paid", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."total", NEW."voided_at", NEW."voided_by_id"); RETURN NULL;',
+                    hash="a18c40452a431bbda82a1a64a95dad976251c8dd",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_0c624",
+                    table="billing_invoice",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='invoice',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD."created_at" IS DISTINCT FROM (NEW."created_at") OR OLD."created_by_id" IS DISTINCT FROM (NEW."created_by_id") OR OLD."credited" IS DISTINCT FROM (NEW."credited") OR OLD."customer_id" IS DISTINCT FROM (NEW."customer_id") OR OLD."due_date" IS DISTINCT FROM (NEW."due_date") OR OLD."id" IS DISTINCT FROM (NEW."id") OR OLD."issue_date" IS DISTINCT FROM (NEW."issue_date") OR OLD."number" IS DISTINCT FROM (NEW."number") OR OLD."paid" IS DISTINCT FROM (NEW."paid") OR OLD."total" IS DISTINCT FROM (NEW."total") OR OLD."voided_at" IS DISTINCT FROM (NEW."voided_at") OR OLD."voided_by_id" IS DISTINCT FROM (NEW."voided_by_id"))', func='INSERT INTO "billing_invoiceevent" ("created_at", "created_by_id", "credited", "customer_id", "due_date", "id", "issue_date", "number", "paid", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "total", "voided_at", "voided_by_id") VALUES (NEW."created_at", NEW."created_by_id", NEW."credited", NEW."customer_id", NEW."due_date", NEW."id", NEW."issue_date", NEW."number", NEW."paid", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."total", NEW."voided_at", NEW."voided_by_id"); RETURN NULL;', hash='4e973843d373556a44a02c78dde61c633ffa578b', operation='UPDATE', pgid='pgtrigger_update_update_28c43', table='billing_invoice', when='AFTER')),
+            model_name="invoice",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition='WHEN (OLD."created_at" IS DISTINCT FROM (NEW."created_at") OR OLD."created_by_id" IS DISTINCT FROM (NEW."created_by_id") OR OLD."credited" IS DISTINCT FROM (NEW."credited") OR OLD."customer_id" IS DISTINCT FROM (NEW."customer_id") OR OLD."due_date" IS DISTINCT FROM (NEW."due_date") OR OLD."id" IS DISTINCT FROM (NEW."id") OR OLD."issue_date" IS DISTINCT FROM (NEW."issue_date") OR OLD."number" IS DISTINCT FROM (NEW."number") OR OLD."paid" IS DISTINCT FROM (NEW."paid") OR OLD."total" IS DISTINCT FROM (NEW."total") OR OLD."voided_at" IS DISTINCT FROM (NEW."voided_at") OR OLD."voided_by_id" IS DISTINCT FROM (NEW."voided_by_id"))',
+                    func='INSERT INTO "billing_invoiceevent" ("created_at", "created_by_id", "credited", "customer_id", "due_date", "id", "issue_date", "number", "paid", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "total", "voided_at", "voided_by_id") VALUES (NEW."created_at", NEW."created_by_id", NEW."credited", NEW."customer_id", NEW."due_date", NEW."id", NEW."issue_date", NEW."number", NEW."paid", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."total", NEW."voided_at", NEW."voided_by_id"); RETURN NULL;',
+                    hash="4e973843d373556a44a02c78dde61c633ffa578b",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_28c43",
+                    table="billing_invoice",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='invoice',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "billing_invoiceevent" ("created_at", "created_by_id", "credited", "customer_id", "due_date", "id", "issue_date", "number", "paid", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "total", "voided_at", "voided_by_id") VALUES (OLD."created_at", OLD."created_by_id", OLD."credited", OLD."customer_id", OLD."due_date", OLD."id", OLD."issue_date", OLD."number", OLD."paid", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."total", OLD."voided_at", OLD."voided_by_id"); RETURN NULL;', hash='ddb928b839805f3d4af27060492b0dc480ad8e71', operation='DELETE', pgid='pgtrigger_delete_delete_6493d', table='billing_invoice', when='AFTER')),
+            model_name="invoice",
+            trigger=pgtrigger.compiler.Trigger(
+                name="delete_delete",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "billing_invoiceevent" ("created_at", "created_by_id", "credited", "customer_id", "due_date", "id", "issue_date", "number", "paid", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "total", "voided_at", "voided_by_id") VALUES (OLD."created_at", OLD."created_by_id", OLD."credited", OLD."customer_id", OLD."due_date", OLD."id", OLD."issue_date", OLD."number", OLD."paid", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."total", OLD."voided_at", OLD."voided_by_id"); RETURN NULL;',
+                    hash="ddb928b839805f3d4af27060492b0dc480ad8e71",
+                    operation="DELETE",
+                    pgid="pgtrigger_delete_delete_6493d",
+                    table="billing_invoice",
+                    when="AFTER",
+                ),
+            ),
         ),
         migrations.AddConstraint(
-            model_name='invoiceline',
-            constraint=models.CheckConstraint(condition=models.Q(('quantity__gt', 0), ('quantity__lte', 10000)), name='line_quantity_in_range'),
+            model_name="invoiceline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("quantity__gt", 0), ("quantity__lte", 10000)), name="line_quantity_in_range"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='invoiceline',
-            constraint=models.CheckConstraint(condition=models.Q(('unit_price__gt', 0), ('unit_price__lte', 1000000)), name='line_price_in_range'),
+            model_name="invoiceline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("unit_price__gt", 0), ("unit_price__lte", 1000000)), name="line_price_in_range"
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='invoiceline',
-            trigger=pgtrigger.compiler.Trigger(name='line_is_immutable', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update rows from % table', TG_TABLE_NAME;", hash='3a2d7ca5ad94ca004ebac199b4417358c8ef657a', operation='UPDATE', pgid='pgtrigger_line_is_immutable_ce30c', table='billing_invoiceline', when='BEFORE')),
+            model_name="invoiceline",
+            trigger=pgtrigger.compiler.Trigger(
+                name="line_is_immutable",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="RAISE EXCEPTION 'pgtrigger: Cannot update rows from % table', TG_TABLE_NAME;",
+                    hash="3a2d7ca5ad94ca004ebac199b4417358c8ef657a",
+                    operation="UPDATE",
+                    pgid="pgtrigger_line_is_immutable_ce30c",
+                    table="billing_invoiceline",
+                    when="BEFORE",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='invoiceline',
-            trigger=pgtrigger.compiler.Trigger(name='line_keeps_invoice_total', sql=pgtrigger.compiler.UpsertTriggerSql(func="\nIF TG_OP = 'INSERT' THEN\n    UPDATE billing_invoice SET total = total + NEW.amount WHERE id = NEW.invoice_id;\nELSIF TG_OP = 'DELETE' THEN\n    UPDATE billing_invoice SET total = total - OLD.amount WHERE id = OLD.invoice_id;\nEND IF;\nRETURN NULL;\n", hash='78e305f8cde999a16049ac87c1cf2c59d7652655', operation='INSERT OR DELETE', pgid='pgtrigger_line_keeps_invoice_total_683e4', table='billing_invoiceline', when='AFTER')),
+            model_name="invoiceline",
+            trigger=pgtrigger.compiler.Trigger(
+                name="line_keeps_invoice_total",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="\nIF TG_OP = 'INSERT' THEN\n    UPDATE billing_invoice SET total = total + NEW.amount WHERE id = NEW.invoice_id;\nELSIF TG_OP = 'DELETE' THEN\n    UPDATE billing_invoice SET total = total - OLD.amount WHERE id = OLD.invoice_id;\nEND IF;\nRETURN NULL;\n",
+                    hash="78e305f8cde999a16049ac87c1cf2c59d7652655",
+                    operation="INSERT OR DELETE",
+                    pgid="pgtrigger_line_keeps_invoice_total_683e4",
+                    table="billing_invoiceline",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='invoiceline',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "billing_invoicelineevent" ("description", "id", "invoice_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "quantity", "unit_price") VALUES (NEW."description", NEW."id", NEW."invoice_id", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."quantity", NEW."unit_price"); RETURN NULL;', hash='ac6a9f58445f1a7fc7942ff5d085fafbc1518a00', operation='INSERT', pgid='pgtrigger_insert_insert_8c429', table='billing_invoiceline', when='AFTER')),
+            model_name="invoiceline",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "billing_invoicelineevent" ("description", "id", "invoice_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "quantity", "unit_price") VALUES (NEW."description", NEW."id", NEW."invoice_id", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."quantity", NEW."unit_price"); RETURN NULL;',
+                    hash="ac6a9f58445f1a7fc7942ff5d085fafbc1518a00",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_8c429",
+                    table="billing_invoiceline",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='invoiceline',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "billing_invoicelineevent" ("description", "id", "invoice_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "quantity", "unit_price") VALUES (OLD."description", OLD."id", OLD."invoice_id", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."quantity", OLD."unit_price"); RETURN NULL;', hash='db1b401d06391c4567a4565ae64e7ca482bacbe3', operation='DELETE', pgid='pgtrigger_delete_delete_7184d', table='billing_invoiceline', when='AFTER')),
+            model_name="invoiceline",
+            trigger=pgtrigger.compiler.Trigger(
+                name="delete_delete",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "billing_invoicelineevent" ("description", "id", "invoice_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "quantity", "unit_price") VALUES (OLD."description", OLD."id", OLD."invoice_id", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."quantity", OLD."unit_price"); RETURN NULL;',
+                    hash="db1b401d06391c4567a4565ae64e7ca482bacbe3",
+                    operation="DELETE",
+                    pgid="pgtrigger_delete_delete_7184d",
+                    table="billing_invoiceline",
+                    when="AFTER",
+                ),
+            ),
         ),
         migrations.AddIndex(
-            model_name='payment',
-            index=models.Index(fields=['-date', '-id'], name='payment_date'),
+            model_name="payment",
+            index=models.Index(fields=["-date", "-id"], name="payment_date"),
         ),
         migrations.AddConstraint(
-            model_name='payment',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gt', 0), ('amount__lte', 1000000)), name='payment_amount_in_range'),
+            model_name="payment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount__gt", 0), ("amount__lte", 1000000)), name="payment_amount_in_range"
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='payment',
-            trigger=pgtrigger.compiler.Trigger(name='payment_is_immutable', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update rows from % table', TG_TABLE_NAME;", hash='d8392a1bfd73d8d0b6ec4f2d17a423ada435f9dc', operation='UPDATE', pgid='pgtrigger_payment_is_immutable_3d2cf', table='billing_payment', when='BEFORE')),
+            model_name="payment",
+            trigger=pgtrigger.compiler.Trigger(
+                name="payment_is_immutable",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="RAISE EXCEPTION 'pgtrigger: Cannot update rows from % table', TG_TABLE_NAME;",
+                    hash="d8392a1bfd73d8d0b6ec4f2d17a423ada435f9dc",
+                    operation="UPDATE",
+                    pgid="pgtrigger_payment_is_immutable_3d2cf",
+                    table="billing_payment",
+                    when="BEFORE",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='payment',
-            trigger=pgtrigger.compiler.Trigger(name='payment_keeps_invoice_paid', sql=pgtrigger.compiler.UpsertTriggerSql(func="\nIF TG_OP = 'INSERT' THEN\n    UPDATE billing_invoice SET paid = paid + NEW.amount WHERE id = NEW.invoice_id;\nELSIF TG_OP = 'DELETE' THEN\n    UPDATE billing_invoice SET paid = paid - OLD.amount WHERE id = OLD.invoice_id;\nEND IF;\nRETURN NULL;\n", hash='b81ffb4afb0a7098d94160045f7abf1d5ecfc908', operation='INSERT OR DELETE', pgid='pgtrigger_payment_keeps_invoice_paid_a3074', table='billing_payment', when='AFTER')),
+            model_name="payment",
+            trigger=pgtrigger.compiler.Trigger(
+                name="payment_keeps_invoice_paid",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="\nIF TG_OP = 'INSERT' THEN\n    UPDATE billing_invoice SET paid = paid + NEW.amount WHERE id = NEW.invoice_id;\nELSIF TG_OP = 'DELETE' THEN\n    UPDATE billing_invoice SET paid = paid - OLD.amount WHERE id = OLD.invoice_id;\nEND IF;\nRETURN NULL;\n",
+                    hash="b81ffb4afb0a7098d94160045f7abf1d5ecfc908",
+                    operation="INSERT OR DELETE",
+                    pgid="pgtrigger_payment_keeps_invoice_paid_a3074",
+                    table="billing_payment",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='payment',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "billing_paymentevent" ("amount", "created_at", "created_by_id", "date", "id", "invoice_id", "method", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id") VALUES (NEW."amount", NEW."created_at", NEW."created_by_id", NEW."date", NEW."id", NEW."invoice_id", NEW."method", _pgh_attach_context(), NOW(), \'insert\', NEW."id"); RETURN NULL;', hash='43c6e479dc914099be6fdf7d2609e47026c99039', operation='INSERT', pgid='pgtrigger_insert_insert_70a39', table='billing_payment', when='AFTER')),
+            model_name="payment",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "billing_paymentevent" ("amount", "created_at", "created_by_id", "date", "id", "invoice_id", "method", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id") VALUES (NEW."amount", NEW."created_at", NEW."created_by_id", NEW."date", NEW."id", NEW."invoice_id", NEW."method", _pgh_attach_context(), NOW(), \'insert\', NEW."id"); RETURN NULL;',
+                    hash="43c6e479dc914099be6fdf7d2609e47026c99039",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_70a39",
+                    table="billing_payment",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='payment',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "billing_paymentevent" ("amount", "created_at", "created_by_id", "date", "id", "invoice_id", "method", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id") VALUES (OLD."amount", OLD."created_at", OLD."created_by_id", OLD."date", OLD."id", OLD."invoice_id", OLD."method", _pgh_attach_context(), NOW(), \'delete\', OLD."id"); RETURN NULL;', hash='cb03d7dc40275eba3acee11239fbc2a7c3a368f8', operation='DELETE', pgid='pgtrigger_delete_delete_a41dd', table='billing_payment', when='AFTER')),
+            model_name="payment",
+            trigger=pgtrigger.compiler.Trigger(
+                name="delete_delete",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "billing_paymentevent" ("amount", "created_at", "created_by_id", "date", "id", "invoice_id", "method", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id") VALUES (OLD."amount", OLD."created_at", OLD."created_by_id", OLD."date", OLD."id", OLD."invoice_id", OLD."method", _pgh_attach_context(), NOW(), \'delete\', OLD."id"); RETURN NULL;',
+                    hash="cb03d7dc40275eba3acee11239fbc2a7c3a368f8",
+                    operation="DELETE",
+                    pgid="pgtrigger_delete_delete_a41dd",
+                    table="billing_payment",
+                    when="AFTER",
+                ),
+            ),
         ),
     ]

@@ -4,14 +4,13 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('billing', '0002_initial'),
+        ("billing", "0002_initial"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='invoice',
-            options={'ordering': ['-issue_date', '-id'], 'permissions': [('void_invoice', 'Can void an invoice')]},
+            name="invoice",
+            options={"ordering": ["-issue_date", "-id"], "permissions": [("void_invoice", "Can void an invoice")]},
         ),
     ]

@@ -6,14 +6,24 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('billing', '0003_permissions'),
+        ("billing", "0003_permissions"),
     ]
 
     operations = [
         pgtrigger.migrations.AddTrigger(
-            model_name='invoice',
-            trigger=pgtrigger.compiler.Trigger(name='invoice_customer_is_fixed', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD."customer_id" IS DISTINCT FROM (NEW."customer_id"))', func="RAISE EXCEPTION 'pgtrigger: Cannot update rows from % table', TG_TABLE_NAME;", hash='df3e331f7754519f17f98c24f57a89d988fb3bbf', operation='UPDATE', pgid='pgtrigger_invoice_customer_is_fixed_b5929', table='billing_invoice', when='BEFORE')),
+            model_name="invoice",
+            trigger=pgtrigger.compiler.Trigger(
+                name="invoice_customer_is_fixed",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition='WHEN (OLD."customer_id" IS DISTINCT FROM (NEW."customer_id"))',
+                    func="RAISE EXCEPTION 'pgtrigger: Cannot update rows from % table', TG_TABLE_NAME;",
+                    hash="df3e331f7754519f17f98c24f57a89d988fb3bbf",
+                    operation="UPDATE",
+                    pgid="pgtrigger_invoice_customer_is_fixed_b5929",
+                    table="billing_invoice",
+                    when="BEFORE",
+                ),
+            ),
         ),
     ]

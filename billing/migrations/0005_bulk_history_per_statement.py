@@ -6,42 +6,89 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('billing', '0004_customer_is_fixed'),
+        ("billing", "0004_customer_is_fixed"),
     ]
 
     operations = [
         pgtrigger.migrations.RemoveTrigger(
-            model_name='invoice',
-            name='insert_insert',
+            model_name="invoice",
+            name="insert_insert",
         ),
         pgtrigger.migrations.RemoveTrigger(
-            model_name='invoice',
-            name='delete_delete',
+            model_name="invoice",
+            name="delete_delete",
         ),
         pgtrigger.migrations.RemoveTrigger(
-            model_name='invoiceline',
-            name='insert_insert',
+            model_name="invoiceline",
+            name="insert_insert",
         ),
         pgtrigger.migrations.RemoveTrigger(
-            model_name='invoiceline',
-            name='delete_delete',
+            model_name="invoiceline",
+            name="delete_delete",
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='invoice',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='WITH _pgh_attached_context AS ( SELECT _pgh_attach_context() AS value ) INSERT INTO "billing_invoiceevent" ("created_at", "created_by_id", "credited", "customer_id", "due_date", "id", "issue_date", "number", "paid", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "total", "voided_at", "voided_by_id") SELECT new_values."created_at", new_values."created_by_id", new_values."credited", new_values."customer_id", new_values."due_date", new_values."id", new_values."issue_date", new_values."number", new_values."paid", _pgh_attached_context.value, NOW(), \'insert\', new_values."id", new_values."total", new_values."voided_at", new_values."voided_by_id" FROM ( SELECT new_values.* FROM new_values  ) AS new_values, _pgh_attached_context; RETURN NULL;', hash='48892f32f1ce5363f59df56e296f5d7763e9f0d8', level='STATEMENT', operation='INSERT', pgid='pgtrigger_insert_insert_0c624', referencing='REFERENCING NEW TABLE AS new_values ', table='billing_invoice', when='AFTER')),
+            model_name="invoice",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='WITH _pgh_attached_context AS ( SELECT _pgh_attach_context() AS value ) INSERT INTO "billing_invoiceevent" ("created_at", "created_by_id", "credited", "customer_id", "due_date", "id", "issue_date", "number", "paid", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "total", "voided_at", "voided_by_id") SELECT new_values."created_at", new_values."created_by_id", new_values."credited", new_values."customer_id", new_values."due_date", new_values."id", new_values."issue_date", new_values."number", new_values."paid", _pgh_attached_context.value, NOW(), \'insert\', new_values."id", new_values."total", new_values."voided_at", new_values."voided_by_id" FROM ( SELECT new_values.* FROM new_values  ) AS new_values, _pgh_attached_context; RETURN NULL;',
+                    hash="48892f32f1ce5363f59df56e296f5d7763e9f0d8",
+                    level="STATEMENT",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_0c624",
+                    referencing="REFERENCING NEW TABLE AS new_values ",
+                    table="billing_invoice",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='invoice',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='WITH _pgh_attached_context AS ( SELECT _pgh_attach_context() AS value ) INSERT INTO "billing_invoiceevent" ("created_at", "created_by_id", "credited", "customer_id", "due_date", "id", "issue_date", "number", "paid", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "total", "voided_at", "voided_by_id") SELECT old_values."created_at", old_values."created_by_id", old_values."credited", old_values."customer_id", old_values."due_date", old_values."id", old_values."issue_date", old_values."number", old_values."paid", _pgh_attached_context.value, NOW(), \'delete\', old_values."id", old_values."total", old_values."voided_at", old_values."voided_by_id" FROM ( SELECT old_values.* FROM old_values  ) AS old_values, _pgh_attached_context; RETURN NULL;', hash='e155bbf63fafe4ad68b4080ed3d227a08db314ad', level='STATEMENT', operation='DELETE', pgid='pgtrigger_delete_delete_6493d', referencing='REFERENCING OLD TABLE AS old_values ', table='billing_invoice', when='AFTER')),
+            model_name="invoice",
+            trigger=pgtrigger.compiler.Trigger(
+                name="delete_delete",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='WITH _pgh_attached_context AS ( SELECT _pgh_attach_context() AS value ) INSERT INTO "billing_invoiceevent" ("created_at", "created_by_id", "credited", "customer_id", "due_date", "id", "issue_date", "number", "paid", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "total", "voided_at", "voided_by_id") SELECT old_values."created_at", old_values."created_by_id", old_values."credited", old_values."customer_id", old_values."due_date", old_values."id", old_values."issue_date", old_values."number", old_values."paid", _pgh_attached_context.value, NOW(), \'delete\', old_values."id", old_values."total", old_values."voided_at", old_values."voided_by_id" FROM ( SELECT old_values.* FROM old_values  ) AS old_values, _pgh_attached_context; RETURN NULL;',
+                    hash="e155bbf63fafe4ad68b4080ed3d227a08db314ad",
+                    level="STATEMENT",
+                    operation="DELETE",
+                    pgid="pgtrigger_delete_delete_6493d",
+                    referencing="REFERENCING OLD TABLE AS old_values ",
+                    table="billing_invoice",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='invoiceline',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='WITH _pgh_attached_context AS ( SELECT _pgh_attach_context() AS value ) INSERT INTO "billing_invoicelineevent" ("description", "id", "invoice_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "quantity", "unit_price") SELECT new_values."description", new_values."id", new_values."invoice_id", _pgh_attached_context.value, NOW(), \'insert\', new_values."id", new_values."quantity", new_values."unit_price" FROM ( SELECT new_values.* FROM new_values  ) AS new_values, _pgh_attached_context; RETURN NULL;', hash='b1b403ed74e1e165af11995bc6503465a65d1cc1', level='STATEMENT', operation='INSERT', pgid='pgtrigger_insert_insert_8c429', referencing='REFERENCING NEW TABLE AS new_values ', table='billing_invoiceline', when='AFTER')),
+            model_name="invoiceline",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='WITH _pgh_attached_context AS ( SELECT _pgh_attach_context() AS value ) INSERT INTO "billing_invoicelineevent" ("description", "id", "invoice_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "quantity", "unit_price") SELECT new_values."description", new_values."id", new_values."invoice_id", _pgh_attached_context.value, NOW(), \'insert\', new_values."id", new_values."quantity", new_values."unit_price" FROM ( SELECT new_values.* FROM new_values  ) AS new_values, _pgh_attached_context; RETURN NULL;',
+                    hash="b1b403ed74e1e165af11995bc6503465a65d1cc1",
+                    level="STATEMENT",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_8c429",
+                    referencing="REFERENCING NEW TABLE AS new_values ",
+                    table="billing_invoiceline",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='invoiceline',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='WITH _pgh_attached_context AS ( SELECT _pgh_attach_context() AS value ) INSERT INTO "billing_invoicelineevent" ("description", "id", "invoice_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "quantity", "unit_price") SELECT old_values."description", old_values."id", old_values."invoice_id", _pgh_attached_context.value, NOW(), \'delete\', old_values."id", old_values."quantity", old_values."unit_price" FROM ( SELECT old_values.* FROM old_values  ) AS old_values, _pgh_attached_context; RETURN NULL;', hash='239129f3e11d71500e617cc6bc72af13e4d201eb', level='STATEMENT', operation='DELETE', pgid='pgtrigger_delete_delete_7184d', referencing='REFERENCING OLD TABLE AS old_values ', table='billing_invoiceline', when='AFTER')),
+            model_name="invoiceline",
+            trigger=pgtrigger.compiler.Trigger(
+                name="delete_delete",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='WITH _pgh_attached_context AS ( SELECT _pgh_attach_context() AS value ) INSERT INTO "billing_invoicelineevent" ("description", "id", "invoice_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "quantity", "unit_price") SELECT old_values."description", old_values."id", old_values."invoice_id", _pgh_attached_context.value, NOW(), \'delete\', old_values."id", old_values."quantity", old_values."unit_price" FROM ( SELECT old_values.* FROM old_values  ) AS old_values, _pgh_attached_context; RETURN NULL;',
+                    hash="239129f3e11d71500e617cc6bc72af13e4d201eb",
+                    level="STATEMENT",
+                    operation="DELETE",
+                    pgid="pgtrigger_delete_delete_7184d",
+                    referencing="REFERENCING OLD TABLE AS old_values ",
+                    table="billing_invoiceline",
+                    when="AFTER",
+                ),
+            ),
         ),
     ]

@@ -6,18 +6,39 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('billing', '0005_bulk_history_per_statement'),
+        ("billing", "0005_bulk_history_per_statement"),
     ]
 
     operations = [
         pgtrigger.migrations.AddTrigger(
-            model_name='invoiceline',
-            trigger=pgtrigger.compiler.Trigger(name='lines_truncated_alone', sql=pgtrigger.compiler.UpsertTriggerSql(func="\nIF EXISTS (SELECT 1 FROM billing_invoice WHERE total <> 0) THEN\n    RAISE EXCEPTION USING ERRCODE = 'check_violation',\n        MESSAGE = 'Truncating ' || TG_TABLE_NAME || ' alone would leave billing_invoice.total without its rows';\nEND IF;\nRETURN NULL;\n", hash='08726bae2bccdb9302507e24f667e354f80d1aac', level='STATEMENT', operation='TRUNCATE', pgid='pgtrigger_lines_truncated_alone_e6b0f', table='billing_invoiceline', when='AFTER')),
+            model_name="invoiceline",
+            trigger=pgtrigger.compiler.Trigger(
+                name="lines_truncated_alone",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="\nIF EXISTS (SELECT 1 FROM billing_invoice WHERE total <> 0) THEN\n    RAISE EXCEPTION USING ERRCODE = 'check_violation',\n        MESSAGE = 'Truncating ' || TG_TABLE_NAME || ' alone would leave billing_invoice.total without its rows';\nEND IF;\nRETURN NULL;\n",
+                    hash="08726bae2bccdb9302507e24f667e354f80d1aac",
+                    level="STATEMENT",
+                    operation="TRUNCATE",
+                    pgid="pgtrigger_lines_truncated_alone_e6b0f",
+                    table="billing_invoiceline",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='payment',
-            trigger=pgtrigger.compiler.Trigger(name='payments_truncated_alone', sql=pgtrigger.compiler.UpsertTriggerSql(func="\nIF EXISTS (SELECT 1 FROM billing_invoice WHERE paid <> 0) THEN\n    RAISE EXCEPTION USING ERRCODE = 'check_violation',\n        MESSAGE = 'Truncating ' || TG_TABLE_NAME || ' alone would leave billing_invoice.paid without its rows';\nEND IF;\nRETURN NULL;\n", hash='698af51703ac59fa09265a39dac25dc1613c7c48', level='STATEMENT', operation='TRUNCATE', pgid='pgtrigger_payments_truncated_alone_1c70e', table='billing_payment', when='AFTER')),
+            model_name="payment",
+            trigger=pgtrigger.compiler.Trigger(
+                name="payments_truncated_alone",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="\nIF EXISTS (SELECT 1 FROM billing_invoice WHERE paid <> 0) THEN\n    RAISE EXCEPTION USING ERRCODE = 'check_violation',\n        MESSAGE = 'Truncating ' || TG_TABLE_NAME || ' alone would leave billing_invoice.paid without its rows';\nEND IF;\nRETURN NULL;\n",
+                    hash="698af51703ac59fa09265a39dac25dc1613c7c48",
+                    level="STATEMENT",
+                    operation="TRUNCATE",
+                    pgid="pgtrigger_payments_truncated_alone_1c70e",
+                    table="billing_payment",
+                    when="AFTER",
+                ),
+            ),
         ),
     ]

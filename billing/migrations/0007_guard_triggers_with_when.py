@@ -6,22 +6,43 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('billing', '0006_refuse_partial_truncate'),
+        ("billing", "0006_refuse_partial_truncate"),
     ]
 
     operations = [
         pgtrigger.migrations.RemoveTrigger(
-            model_name='invoice',
-            name='invoice_totals_kept_by_db',
+            model_name="invoice",
+            name="invoice_totals_kept_by_db",
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='invoice',
-            trigger=pgtrigger.compiler.Trigger(name='invoice_totals_kept_by_db_insert', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (NEW.total <> 0 OR NEW.paid <> 0 OR NEW.credited <> 0)', func="\nIF pg_trigger_depth() = 1 THEN\n    RAISE EXCEPTION 'An invoice''s total, paid and credited figures are kept by the database from its lines, payments and credits' USING ERRCODE = 'check_violation';\nEND IF;\nRETURN NEW;\n", hash='b455af88ea5a1aa74224d0911d160770f8d0c27e', operation='INSERT', pgid='pgtrigger_invoice_totals_kept_by_db_insert_c55db', table='billing_invoice', when='BEFORE')),
+            model_name="invoice",
+            trigger=pgtrigger.compiler.Trigger(
+                name="invoice_totals_kept_by_db_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition="WHEN (NEW.total <> 0 OR NEW.paid <> 0 OR NEW.credited <> 0)",
+                    func="\nIF pg_trigger_depth() = 1 THEN\n    RAISE EXCEPTION 'An invoice''s total, paid and credited figures are kept by the database from its lines, payments and credits' USING ERRCODE = 'check_violation';\nEND IF;\nRETURN NEW;\n",
+                    hash="b455af88ea5a1aa74224d0911d160770f8d0c27e",
+                    operation="INSERT",
+                    pgid="pgtrigger_invoice_totals_kept_by_db_insert_c55db",
+                    table="billing_invoice",
+                    when="BEFORE",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='invoice',
-            trigger=pgtrigger.compiler.Trigger(name='invoice_totals_kept_by_db_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (ROW(NEW.total, NEW.paid, NEW.credited) IS DISTINCT FROM ROW(OLD.total, OLD.paid, OLD.credited))', func="\nIF pg_trigger_depth() = 1 THEN\n    RAISE EXCEPTION 'An invoice''s total, paid and credited figures are kept by the database from its lines, payments and credits' USING ERRCODE = 'check_violation';\nEND IF;\nRETURN NEW;\n", hash='1cd8bc4c41a8595a362d6f39e3fd3baab5cb2c1c', operation='UPDATE', pgid='pgtrigger_invoice_totals_kept_by_db_update_c4c24', table='billing_invoice', when='BEFORE')),
+            model_name="invoice",
+            trigger=pgtrigger.compiler.Trigger(
+                name="invoice_totals_kept_by_db_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition="WHEN (ROW(NEW.total, NEW.paid, NEW.credited) IS DISTINCT FROM ROW(OLD.total, OLD.paid, OLD.credited))",
+                    func="\nIF pg_trigger_depth() = 1 THEN\n    RAISE EXCEPTION 'An invoice''s total, paid and credited figures are kept by the database from its lines, payments and credits' USING ERRCODE = 'check_violation';\nEND IF;\nRETURN NEW;\n",
+                    hash="1cd8bc4c41a8595a362d6f39e3fd3baab5cb2c1c",
+                    operation="UPDATE",
+                    pgid="pgtrigger_invoice_totals_kept_by_db_update_c4c24",
+                    table="billing_invoice",
+                    when="BEFORE",
+                ),
+            ),
         ),
     ]

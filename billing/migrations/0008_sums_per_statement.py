@@ -6,34 +6,81 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('billing', '0007_guard_triggers_with_when'),
+        ("billing", "0007_guard_triggers_with_when"),
     ]
 
     operations = [
         pgtrigger.migrations.RemoveTrigger(
-            model_name='invoiceline',
-            name='line_keeps_invoice_total',
+            model_name="invoiceline",
+            name="line_keeps_invoice_total",
         ),
         pgtrigger.migrations.RemoveTrigger(
-            model_name='payment',
-            name='payment_keeps_invoice_paid',
+            model_name="payment",
+            name="payment_keeps_invoice_paid",
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='invoiceline',
-            trigger=pgtrigger.compiler.Trigger(name='line_keeps_invoice_total_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='\nUPDATE billing_invoice AS parent SET total = parent.total + changed.amount\nFROM (SELECT invoice_id AS id, SUM(amount) AS amount FROM new_rows GROUP BY invoice_id) AS changed\nWHERE parent.id = changed.id;\nRETURN NULL;\n', hash='ec28df3d799cce8ee84b60e286d9d6164c627a9b', level='STATEMENT', operation='INSERT', pgid='pgtrigger_line_keeps_invoice_total_insert_604ba', referencing='REFERENCING NEW TABLE AS new_rows ', table='billing_invoiceline', when='AFTER')),
+            model_name="invoiceline",
+            trigger=pgtrigger.compiler.Trigger(
+                name="line_keeps_invoice_total_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="\nUPDATE billing_invoice AS parent SET total = parent.total + changed.amount\nFROM (SELECT invoice_id AS id, SUM(amount) AS amount FROM new_rows GROUP BY invoice_id) AS changed\nWHERE parent.id = changed.id;\nRETURN NULL;\n",
+                    hash="ec28df3d799cce8ee84b60e286d9d6164c627a9b",
+                    level="STATEMENT",
+                    operation="INSERT",
+                    pgid="pgtrigger_line_keeps_invoice_total_insert_604ba",
+                    referencing="REFERENCING NEW TABLE AS new_rows ",
+                    table="billing_invoiceline",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='invoiceline',
-            trigger=pgtrigger.compiler.Trigger(name='line_keeps_invoice_total_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='\nUPDATE billing_invoice AS parent SET total = parent.total - changed.amount\nFROM (SELECT invoice_id AS id, SUM(amount) AS amount FROM old_rows GROUP BY invoice_id) AS changed\nWHERE parent.id = changed.id;\nRETURN NULL;\n', hash='d6cf8837b387ebd56754c045b89bceb3c1704cdd', level='STATEMENT', operation='DELETE', pgid='pgtrigger_line_keeps_invoice_total_delete_7d162', referencing='REFERENCING OLD TABLE AS old_rows ', table='billing_invoiceline', when='AFTER')),
+            model_name="invoiceline",
+            trigger=pgtrigger.compiler.Trigger(
+                name="line_keeps_invoice_total_delete",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="\nUPDATE billing_invoice AS parent SET total = parent.total - changed.amount\nFROM (SELECT invoice_id AS id, SUM(amount) AS amount FROM old_rows GROUP BY invoice_id) AS changed\nWHERE parent.id = changed.id;\nRETURN NULL;\n",
+                    hash="d6cf8837b387ebd56754c045b89bceb3c1704cdd",
+                    level="STATEMENT",
+                    operation="DELETE",
+                    pgid="pgtrigger_line_keeps_invoice_total_delete_7d162",
+                    referencing="REFERENCING OLD TABLE AS old_rows ",
+                    table="billing_invoiceline",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='payment',
-            trigger=pgtrigger.compiler.Trigger(name='payment_keeps_invoice_paid_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='\nUPDATE billing_invoice AS parent SET paid = parent.paid + changed.amount\nFROM (SELECT invoice_id AS id, SUM(amount) AS amount FROM new_rows GROUP BY invoice_id) AS changed\nWHERE parent.id = changed.id;\nRETURN NULL;\n', hash='ba3f84d2def3098201a8923e7a4adf11c841f52d', level='STATEMENT', operation='INSERT', pgid='pgtrigger_payment_keeps_invoice_paid_insert_2d4e1', referencing='REFERENCING NEW TABLE AS new_rows ', table='billing_payment', when='AFTER')),
+            model_name="payment",
+            trigger=pgtrigger.compiler.Trigger(
+                name="payment_keeps_invoice_paid_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="\nUPDATE billing_invoice AS parent SET paid = parent.paid + changed.amount\nFROM (SELECT invoice_id AS id, SUM(amount) AS amount FROM new_rows GROUP BY invoice_id) AS changed\nWHERE parent.id = changed.id;\nRETURN NULL;\n",
+                    hash="ba3f84d2def3098201a8923e7a4adf11c841f52d",
+                    level="STATEMENT",
+                    operation="INSERT",
+                    pgid="pgtrigger_payment_keeps_invoice_paid_insert_2d4e1",
+                    referencing="REFERENCING NEW TABLE AS new_rows ",
+                    table="billing_payment",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='payment',
-            trigger=pgtrigger.compiler.Trigger(name='payment_keeps_invoice_paid_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='\nUPDATE billing_invoice AS parent SET paid = parent.paid - changed.amount\nFROM (SELECT invoice_id AS id, SUM(amount) AS amount FROM old_rows GROUP BY invoice_id) AS changed\nWHERE parent.id = changed.id;\nRETURN NULL;\n', hash='2c5cf74686daaac5d7978bd291681ba5e19df35f', level='STATEMENT', operation='DELETE', pgid='pgtrigger_payment_keeps_invoice_paid_delete_12bce', referencing='REFERENCING OLD TABLE AS old_rows ', table='billing_payment', when='AFTER')),
+            model_name="payment",
+            trigger=pgtrigger.compiler.Trigger(
+                name="payment_keeps_invoice_paid_delete",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="\nUPDATE billing_invoice AS parent SET paid = parent.paid - changed.amount\nFROM (SELECT invoice_id AS id, SUM(amount) AS amount FROM old_rows GROUP BY invoice_id) AS changed\nWHERE parent.id = changed.id;\nRETURN NULL;\n",
+                    hash="2c5cf74686daaac5d7978bd291681ba5e19df35f",
+                    level="STATEMENT",
+                    operation="DELETE",
+                    pgid="pgtrigger_payment_keeps_invoice_paid_delete_12bce",
+                    referencing="REFERENCING OLD TABLE AS old_rows ",
+                    table="billing_payment",
+                    when="AFTER",
+                ),
+            ),
         ),
     ]

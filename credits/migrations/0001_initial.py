@@ -9,7 +9,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -18,112 +17,244 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='CreditAssignment',
+            name="CreditAssignment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=14)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=14)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['created_at', 'id'],
+                "ordering": ["created_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='CreditAssignmentEvent',
+            name="CreditAssignmentEvent",
             fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('id', models.BigIntegerField()),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=14)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("pgh_id", models.AutoField(primary_key=True, serialize=False)),
+                ("pgh_created_at", models.DateTimeField(auto_now_add=True)),
+                ("pgh_label", models.TextField(help_text="The event label.")),
+                ("id", models.BigIntegerField()),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=14)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='CreditBatch',
+            name="CreditBatch",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=14)),
-                ('date', models.DateField()),
-                ('reason', models.CharField(choices=[('refund', 'Refund'), ('write_off', 'Write-off'), ('cancelled_class', 'Cancelled class'), ('goodwill', 'Goodwill'), ('adjustment', 'Adjustment'), ('other', 'Other')], max_length=20)),
-                ('note', models.TextField(blank=True)),
-                ('auto_apply', models.BooleanField(default=True)),
-                ('count', models.PositiveIntegerField(help_text='Credits created by the batch')),
-                ('total', models.DecimalField(decimal_places=2, help_text='Sum of the credits created by the batch', max_digits=14)),
-                ('idempotency_key', models.CharField(blank=True, editable=False, max_length=64, null=True, unique=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('undone_at', models.DateTimeField(blank=True, null=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=14)),
+                ("date", models.DateField()),
+                (
+                    "reason",
+                    models.CharField(
+                        choices=[
+                            ("refund", "Refund"),
+                            ("write_off", "Write-off"),
+                            ("cancelled_class", "Cancelled class"),
+                            ("goodwill", "Goodwill"),
+                            ("adjustment", "Adjustment"),
+                            ("other", "Other"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("note", models.TextField(blank=True)),
+                ("auto_apply", models.BooleanField(default=True)),
+                ("count", models.PositiveIntegerField(help_text="Credits created by the batch")),
+                (
+                    "total",
+                    models.DecimalField(
+                        decimal_places=2, help_text="Sum of the credits created by the batch", max_digits=14
+                    ),
+                ),
+                (
+                    "idempotency_key",
+                    models.CharField(blank=True, editable=False, max_length=64, null=True, unique=True),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("undone_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'verbose_name_plural': 'credit batches',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name_plural": "credit batches",
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='CreditBatchEvent',
+            name="CreditBatchEvent",
             fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('id', models.BigIntegerField()),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=14)),
-                ('date', models.DateField()),
-                ('reason', models.CharField(choices=[('refund', 'Refund'), ('write_off', 'Write-off'), ('cancelled_class', 'Cancelled class'), ('goodwill', 'Goodwill'), ('adjustment', 'Adjustment'), ('other', 'Other')], max_length=20)),
-                ('note', models.TextField(blank=True)),
-                ('auto_apply', models.BooleanField(default=True)),
-                ('count', models.PositiveIntegerField(help_text='Credits created by the batch')),
-                ('total', models.DecimalField(decimal_places=2, help_text='Sum of the credits created by the batch', max_digits=14)),
-                ('idempotency_key', models.CharField(blank=True, editable=False, max_length=64, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('undone_at', models.DateTimeField(blank=True, null=True)),
+                ("pgh_id", models.AutoField(primary_key=True, serialize=False)),
+                ("pgh_created_at", models.DateTimeField(auto_now_add=True)),
+                ("pgh_label", models.TextField(help_text="The event label.")),
+                ("id", models.BigIntegerField()),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=14)),
+                ("date", models.DateField()),
+                (
+                    "reason",
+                    models.CharField(
+                        choices=[
+                            ("refund", "Refund"),
+                            ("write_off", "Write-off"),
+                            ("cancelled_class", "Cancelled class"),
+                            ("goodwill", "Goodwill"),
+                            ("adjustment", "Adjustment"),
+                            ("other", "Other"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("note", models.TextField(blank=True)),
+                ("auto_apply", models.BooleanField(default=True)),
+                ("count", models.PositiveIntegerField(help_text="Credits created by the batch")),
+                (
+                    "total",
+                    models.DecimalField(
+                        decimal_places=2, help_text="Sum of the credits created by the batch", max_digits=14
+                    ),
+                ),
+                ("idempotency_key", models.CharField(blank=True, editable=False, max_length=64, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("undone_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='CreditEvent',
+            name="CreditEvent",
             fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('id', models.BigIntegerField()),
-                ('date', models.DateField(default=datetime.date.today, help_text='Payment date')),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=14)),
-                ('assigned', models.DecimalField(decimal_places=2, default=Decimal('0.00'), editable=False, max_digits=14)),
-                ('reason', models.CharField(choices=[('refund', 'Refund'), ('write_off', 'Write-off'), ('cancelled_class', 'Cancelled class'), ('goodwill', 'Goodwill'), ('adjustment', 'Adjustment'), ('other', 'Other')], default='other', max_length=20)),
-                ('note', models.TextField(blank=True)),
-                ('auto_apply', models.BooleanField(default=True, help_text='Apply the remaining balance automatically to the next invoice')),
-                ('version', models.PositiveIntegerField(default=1, editable=False, help_text='Bumped by every modification; guards stale forms')),
-                ('idempotency_key', models.CharField(blank=True, editable=False, max_length=64, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("pgh_id", models.AutoField(primary_key=True, serialize=False)),
+                ("pgh_created_at", models.DateTimeField(auto_now_add=True)),
+                ("pgh_label", models.TextField(help_text="The event label.")),
+                ("id", models.BigIntegerField()),
+                ("date", models.DateField(default=datetime.date.today, help_text="Payment date")),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=14)),
+                (
+                    "assigned",
+                    models.DecimalField(decimal_places=2, default=Decimal("0.00"), editable=False, max_digits=14),
+                ),
+                (
+                    "reason",
+                    models.CharField(
+                        choices=[
+                            ("refund", "Refund"),
+                            ("write_off", "Write-off"),
+                            ("cancelled_class", "Cancelled class"),
+                            ("goodwill", "Goodwill"),
+                            ("adjustment", "Adjustment"),
+                            ("other", "Other"),
+                        ],
+                        default="other",
+                        max_length=20,
+                    ),
+                ),
+                ("note", models.TextField(blank=True)),
+                (
+                    "auto_apply",
+                    models.BooleanField(
+                        default=True, help_text="Apply the remaining balance automatically to the next invoice"
+                    ),
+                ),
+                (
+                    "version",
+                    models.PositiveIntegerField(
+                        default=1, editable=False, help_text="Bumped by every modification; guards stale forms"
+                    ),
+                ),
+                ("idempotency_key", models.CharField(blank=True, editable=False, max_length=64, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='Credit',
+            name="Credit",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('date', models.DateField(default=datetime.date.today, help_text='Payment date')),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=14)),
-                ('assigned', models.DecimalField(decimal_places=2, default=Decimal('0.00'), editable=False, max_digits=14)),
-                ('remaining', models.GeneratedField(db_persist=True, expression=django.db.models.expressions.CombinedExpression(models.F('amount'), '-', models.F('assigned')), output_field=models.DecimalField(decimal_places=2, max_digits=14))),
-                ('status', models.GeneratedField(db_persist=True, expression=models.Case(models.When(assigned=0, then=models.Value('unassigned')), models.When(assigned__lt=models.F('amount'), then=models.Value('part_assigned')), default=models.Value('fully_assigned')), output_field=models.CharField(choices=[('unassigned', 'Unassigned'), ('part_assigned', 'Part-assigned'), ('fully_assigned', 'Fully assigned')], max_length=15))),
-                ('reason', models.CharField(choices=[('refund', 'Refund'), ('write_off', 'Write-off'), ('cancelled_class', 'Cancelled class'), ('goodwill', 'Goodwill'), ('adjustment', 'Adjustment'), ('other', 'Other')], default='other', max_length=20)),
-                ('note', models.TextField(blank=True)),
-                ('auto_apply', models.BooleanField(default=True, help_text='Apply the remaining balance automatically to the next invoice')),
-                ('version', models.PositiveIntegerField(default=1, editable=False, help_text='Bumped by every modification; guards stale forms')),
-                ('idempotency_key', models.CharField(blank=True, editable=False, max_length=64, null=True, unique=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("date", models.DateField(default=datetime.date.today, help_text="Payment date")),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=14)),
+                (
+                    "assigned",
+                    models.DecimalField(decimal_places=2, default=Decimal("0.00"), editable=False, max_digits=14),
+                ),
+                (
+                    "remaining",
+                    models.GeneratedField(
+                        db_persist=True,
+                        expression=django.db.models.expressions.CombinedExpression(
+                            models.F("amount"), "-", models.F("assigned")
+                        ),
+                        output_field=models.DecimalField(decimal_places=2, max_digits=14),
+                    ),
+                ),
+                (
+                    "status",
+                    models.GeneratedField(
+                        db_persist=True,
+                        expression=models.Case(
+                            models.When(assigned=0, then=models.Value("unassigned")),
+                            models.When(assigned__lt=models.F("amount"), then=models.Value("part_assigned")),
+                            default=models.Value("fully_assigned"),
+                        ),
+                        output_field=models.CharField(
+                            choices=[
+                                ("unassigned", "Unassigned"),
+                                ("part_assigned", "Part-assigned"),
+                                ("fully_assigned", "Fully assigned"),
+                            ],
+                            max_length=15,
+                        ),
+                    ),
+                ),
+                (
+                    "reason",
+                    models.CharField(
+                        choices=[
+                            ("refund", "Refund"),
+                            ("write_off", "Write-off"),
+                            ("cancelled_class", "Cancelled class"),
+                            ("goodwill", "Goodwill"),
+                            ("adjustment", "Adjustment"),
+                            ("other", "Other"),
+                        ],
+                        default="other",
+                        max_length=20,
+                    ),
+                ),
+                ("note", models.TextField(blank=True)),
+                (
+                    "auto_apply",
+                    models.BooleanField(
+                        default=True, help_text="Apply the remaining balance automatically to the next invoice"
+                    ),
+                ),
+                (
+                    "version",
+                    models.PositiveIntegerField(
+                        default=1, editable=False, help_text="Bumped by every modification; guards stale forms"
+                    ),
+                ),
+                (
+                    "idempotency_key",
+                    models.CharField(blank=True, editable=False, max_length=64, null=True, unique=True),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-date', '-id'],
+                "ordering": ["-date", "-id"],
             },
         ),
     ]

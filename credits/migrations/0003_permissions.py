@@ -4,14 +4,17 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('credits', '0002_initial'),
+        ("credits", "0002_initial"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='creditbatch',
-            options={'ordering': ['-created_at', '-id'], 'permissions': [('undo_creditbatch', 'Can undo a bulk credit batch')], 'verbose_name_plural': 'credit batches'},
+            name="creditbatch",
+            options={
+                "ordering": ["-created_at", "-id"],
+                "permissions": [("undo_creditbatch", "Can undo a bulk credit batch")],
+                "verbose_name_plural": "credit batches",
+            },
         ),
     ]

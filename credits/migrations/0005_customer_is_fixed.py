@@ -6,14 +6,24 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('credits', '0004_staff_groups'),
+        ("credits", "0004_staff_groups"),
     ]
 
     operations = [
         pgtrigger.migrations.AddTrigger(
-            model_name='credit',
-            trigger=pgtrigger.compiler.Trigger(name='credit_customer_is_fixed', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD."customer_id" IS DISTINCT FROM (NEW."customer_id"))', func="RAISE EXCEPTION 'pgtrigger: Cannot update rows from % table', TG_TABLE_NAME;", hash='2933b66e892d7bcd1820559cdf2a78f0a6d7f5c1', operation='UPDATE', pgid='pgtrigger_credit_customer_is_fixed_c0809', table='credits_credit', when='BEFORE')),
+            model_name="credit",
+            trigger=pgtrigger.compiler.Trigger(
+                name="credit_customer_is_fixed",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition='WHEN (OLD."customer_id" IS DISTINCT FROM (NEW."customer_id"))',
+                    func="RAISE EXCEPTION 'pgtrigger: Cannot update rows from % table', TG_TABLE_NAME;",
+                    hash="2933b66e892d7bcd1820559cdf2a78f0a6d7f5c1",
+                    operation="UPDATE",
+                    pgid="pgtrigger_credit_customer_is_fixed_c0809",
+                    table="credits_credit",
+                    when="BEFORE",
+                ),
+            ),
         ),
     ]

@@ -6,42 +6,89 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('credits', '0005_customer_is_fixed'),
+        ("credits", "0005_customer_is_fixed"),
     ]
 
     operations = [
         pgtrigger.migrations.RemoveTrigger(
-            model_name='credit',
-            name='insert_insert',
+            model_name="credit",
+            name="insert_insert",
         ),
         pgtrigger.migrations.RemoveTrigger(
-            model_name='credit',
-            name='delete_delete',
+            model_name="credit",
+            name="delete_delete",
         ),
         pgtrigger.migrations.RemoveTrigger(
-            model_name='creditassignment',
-            name='insert_insert',
+            model_name="creditassignment",
+            name="insert_insert",
         ),
         pgtrigger.migrations.RemoveTrigger(
-            model_name='creditassignment',
-            name='delete_delete',
+            model_name="creditassignment",
+            name="delete_delete",
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='credit',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='WITH _pgh_attached_context AS ( SELECT _pgh_attach_context() AS value ) INSERT INTO "credits_creditevent" ("amount", "assigned", "auto_apply", "batch_id", "created_at", "created_by_id", "customer_id", "date", "id", "idempotency_key", "note", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "reason", "version") SELECT new_values."amount", new_values."assigned", new_values."auto_apply", new_values."batch_id", new_values."created_at", new_values."created_by_id", new_values."customer_id", new_values."date", new_values."id", new_values."idempotency_key", new_values."note", _pgh_attached_context.value, NOW(), \'insert\', new_values."id", new_values."reason", new_values."version" FROM ( SELECT new_values.* FROM new_values  ) AS new_values, _pgh_attached_context; RETURN NULL;', hash='7a4fd0d844170af66bab147545ac1f493554ebff', level='STATEMENT', operation='INSERT', pgid='pgtrigger_insert_insert_d7dc2', referencing='REFERENCING NEW TABLE AS new_values ', table='credits_credit', when='AFTER')),
+            model_name="credit",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='WITH _pgh_attached_context AS ( SELECT _pgh_attach_context() AS value ) INSERT INTO "credits_creditevent" ("amount", "assigned", "auto_apply", "batch_id", "created_at", "created_by_id", "customer_id", "date", "id", "idempotency_key", "note", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "reason", "version") SELECT new_values."amount", new_values."assigned", new_values."auto_apply", new_values."batch_id", new_values."created_at", new_values."created_by_id", new_values."customer_id", new_values."date", new_values."id", new_values."idempotency_key", new_values."note", _pgh_attached_context.value, NOW(), \'insert\', new_values."id", new_values."reason", new_values."version" FROM ( SELECT new_values.* FROM new_values  ) AS new_values, _pgh_attached_context; RETURN NULL;',
+                    hash="7a4fd0d844170af66bab147545ac1f493554ebff",
+                    level="STATEMENT",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_d7dc2",
+                    referencing="REFERENCING NEW TABLE AS new_values ",
+                    table="credits_credit",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='credit',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='WITH _pgh_attached_context AS ( SELECT _pgh_attach_context() AS value ) INSERT INTO "credits_creditevent" ("amount", "assigned", "auto_apply", "batch_id", "created_at", "created_by_id", "customer_id", "date", "id", "idempotency_key", "note", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "reason", "version") SELECT old_values."amount", old_values."assigned", old_values."auto_apply", old_values."batch_id", old_values."created_at", old_values."created_by_id", old_values."customer_id", old_values."date", old_values."id", old_values."idempotency_key", old_values."note", _pgh_attached_context.value, NOW(), \'delete\', old_values."id", old_values."reason", old_values."version" FROM ( SELECT old_values.* FROM old_values  ) AS old_values, _pgh_attached_context; RETURN NULL;', hash='8f8d4ad3c6d69c4fe985a6c888971c49401d8ebf', level='STATEMENT', operation='DELETE', pgid='pgtrigger_delete_delete_58a2d', referencing='REFERENCING OLD TABLE AS old_values ', table='credits_credit', when='AFTER')),
+            model_name="credit",
+            trigger=pgtrigger.compiler.Trigger(
+                name="delete_delete",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='WITH _pgh_attached_context AS ( SELECT _pgh_attach_context() AS value ) INSERT INTO "credits_creditevent" ("amount", "assigned", "auto_apply", "batch_id", "created_at", "created_by_id", "customer_id", "date", "id", "idempotency_key", "note", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "reason", "version") SELECT old_values."amount", old_values."assigned", old_values."auto_apply", old_values."batch_id", old_values."created_at", old_values."created_by_id", old_values."customer_id", old_values."date", old_values."id", old_values."idempotency_key", old_values."note", _pgh_attached_context.value, NOW(), \'delete\', old_values."id", old_values."reason", old_values."version" FROM ( SELECT old_values.* FROM old_values  ) AS old_values, _pgh_attached_context; RETURN NULL;',
+                    hash="8f8d4ad3c6d69c4fe985a6c888971c49401d8ebf",
+                    level="STATEMENT",
+                    operation="DELETE",
+                    pgid="pgtrigger_delete_delete_58a2d",
+                    referencing="REFERENCING OLD TABLE AS old_values ",
+                    table="credits_credit",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='creditassignment',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='WITH _pgh_attached_context AS ( SELECT _pgh_attach_context() AS value ) INSERT INTO "credits_creditassignmentevent" ("amount", "created_at", "created_by_id", "credit_id", "id", "invoice_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id") SELECT new_values."amount", new_values."created_at", new_values."created_by_id", new_values."credit_id", new_values."id", new_values."invoice_id", _pgh_attached_context.value, NOW(), \'insert\', new_values."id" FROM ( SELECT new_values.* FROM new_values  ) AS new_values, _pgh_attached_context; RETURN NULL;', hash='f7d298270c9fcb274b2a5e772f8c8b4776591061', level='STATEMENT', operation='INSERT', pgid='pgtrigger_insert_insert_8e48c', referencing='REFERENCING NEW TABLE AS new_values ', table='credits_creditassignment', when='AFTER')),
+            model_name="creditassignment",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='WITH _pgh_attached_context AS ( SELECT _pgh_attach_context() AS value ) INSERT INTO "credits_creditassignmentevent" ("amount", "created_at", "created_by_id", "credit_id", "id", "invoice_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id") SELECT new_values."amount", new_values."created_at", new_values."created_by_id", new_values."credit_id", new_values."id", new_values."invoice_id", _pgh_attached_context.value, NOW(), \'insert\', new_values."id" FROM ( SELECT new_values.* FROM new_values  ) AS new_values, _pgh_attached_context; RETURN NULL;',
+                    hash="f7d298270c9fcb274b2a5e772f8c8b4776591061",
+                    level="STATEMENT",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_8e48c",
+                    referencing="REFERENCING NEW TABLE AS new_values ",
+                    table="credits_creditassignment",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='creditassignment',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='WITH _pgh_attached_context AS ( SELECT _pgh_attach_context() AS value ) INSERT INTO "credits_creditassignmentevent" ("amount", "created_at", "created_by_id", "credit_id", "id", "invoice_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id") SELECT old_values."amount", old_values."created_at", old_values."created_by_id", old_values."credit_id", old_values."id", old_values."invoice_id", _pgh_attached_context.value, NOW(), \'delete\', old_values."id" FROM ( SELECT old_values.* FROM old_values  ) AS old_values, _pgh_attached_context; RETURN NULL;', hash='cc2adb410f03ae876d2dced69311b4c756a10a00', level='STATEMENT', operation='DELETE', pgid='pgtrigger_delete_delete_4bda8', referencing='REFERENCING OLD TABLE AS old_values ', table='credits_creditassignment', when='AFTER')),
+            model_name="creditassignment",
+            trigger=pgtrigger.compiler.Trigger(
+                name="delete_delete",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='WITH _pgh_attached_context AS ( SELECT _pgh_attach_context() AS value ) INSERT INTO "credits_creditassignmentevent" ("amount", "created_at", "created_by_id", "credit_id", "id", "invoice_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id") SELECT old_values."amount", old_values."created_at", old_values."created_by_id", old_values."credit_id", old_values."id", old_values."invoice_id", _pgh_attached_context.value, NOW(), \'delete\', old_values."id" FROM ( SELECT old_values.* FROM old_values  ) AS old_values, _pgh_attached_context; RETURN NULL;',
+                    hash="cc2adb410f03ae876d2dced69311b4c756a10a00",
+                    level="STATEMENT",
+                    operation="DELETE",
+                    pgid="pgtrigger_delete_delete_4bda8",
+                    referencing="REFERENCING OLD TABLE AS old_values ",
+                    table="credits_creditassignment",
+                    when="AFTER",
+                ),
+            ),
         ),
     ]

@@ -6,14 +6,24 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('credits', '0006_bulk_history_per_statement'),
+        ("credits", "0006_bulk_history_per_statement"),
     ]
 
     operations = [
         pgtrigger.migrations.AddTrigger(
-            model_name='creditassignment',
-            trigger=pgtrigger.compiler.Trigger(name='assignments_truncated_alone', sql=pgtrigger.compiler.UpsertTriggerSql(func="\nIF EXISTS (SELECT 1 FROM credits_credit WHERE assigned <> 0) THEN\n    RAISE EXCEPTION USING ERRCODE = 'check_violation',\n        MESSAGE = 'Truncating ' || TG_TABLE_NAME || ' alone would leave credits_credit.assigned without its rows';\nEND IF;\nRETURN NULL;\n", hash='4155dba17e0c036cddb92837622ece43a6415f03', level='STATEMENT', operation='TRUNCATE', pgid='pgtrigger_assignments_truncated_alone_00923', table='credits_creditassignment', when='AFTER')),
+            model_name="creditassignment",
+            trigger=pgtrigger.compiler.Trigger(
+                name="assignments_truncated_alone",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="\nIF EXISTS (SELECT 1 FROM credits_credit WHERE assigned <> 0) THEN\n    RAISE EXCEPTION USING ERRCODE = 'check_violation',\n        MESSAGE = 'Truncating ' || TG_TABLE_NAME || ' alone would leave credits_credit.assigned without its rows';\nEND IF;\nRETURN NULL;\n",
+                    hash="4155dba17e0c036cddb92837622ece43a6415f03",
+                    level="STATEMENT",
+                    operation="TRUNCATE",
+                    pgid="pgtrigger_assignments_truncated_alone_00923",
+                    table="credits_creditassignment",
+                    when="AFTER",
+                ),
+            ),
         ),
     ]

@@ -6,22 +6,43 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('credits', '0007_refuse_partial_truncate'),
+        ("credits", "0007_refuse_partial_truncate"),
     ]
 
     operations = [
         pgtrigger.migrations.RemoveTrigger(
-            model_name='credit',
-            name='credit_assigned_kept_by_db',
+            model_name="credit",
+            name="credit_assigned_kept_by_db",
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='credit',
-            trigger=pgtrigger.compiler.Trigger(name='credit_assigned_kept_by_db_insert', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (NEW.assigned <> 0)', func="\nIF pg_trigger_depth() = 1 THEN\n    RAISE EXCEPTION 'A credit''s assigned figure is kept by the database from its assignments' USING ERRCODE = 'check_violation';\nEND IF;\nRETURN NEW;\n", hash='6e0a181750a1c1a7b1d67daa0daa6e5d491814c1', operation='INSERT', pgid='pgtrigger_credit_assigned_kept_by_db_insert_7b980', table='credits_credit', when='BEFORE')),
+            model_name="credit",
+            trigger=pgtrigger.compiler.Trigger(
+                name="credit_assigned_kept_by_db_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition="WHEN (NEW.assigned <> 0)",
+                    func="\nIF pg_trigger_depth() = 1 THEN\n    RAISE EXCEPTION 'A credit''s assigned figure is kept by the database from its assignments' USING ERRCODE = 'check_violation';\nEND IF;\nRETURN NEW;\n",
+                    hash="6e0a181750a1c1a7b1d67daa0daa6e5d491814c1",
+                    operation="INSERT",
+                    pgid="pgtrigger_credit_assigned_kept_by_db_insert_7b980",
+                    table="credits_credit",
+                    when="BEFORE",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='credit',
-            trigger=pgtrigger.compiler.Trigger(name='credit_assigned_kept_by_db_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (ROW(NEW.assigned) IS DISTINCT FROM ROW(OLD.assigned))', func="\nIF pg_trigger_depth() = 1 THEN\n    RAISE EXCEPTION 'A credit''s assigned figure is kept by the database from its assignments' USING ERRCODE = 'check_violation';\nEND IF;\nRETURN NEW;\n", hash='da348c5ea1b420229052eae66cab09a818749e9d', operation='UPDATE', pgid='pgtrigger_credit_assigned_kept_by_db_update_8b2d6', table='credits_credit', when='BEFORE')),
+            model_name="credit",
+            trigger=pgtrigger.compiler.Trigger(
+                name="credit_assigned_kept_by_db_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition="WHEN (ROW(NEW.assigned) IS DISTINCT FROM ROW(OLD.assigned))",
+                    func="\nIF pg_trigger_depth() = 1 THEN\n    RAISE EXCEPTION 'A credit''s assigned figure is kept by the database from its assignments' USING ERRCODE = 'check_violation';\nEND IF;\nRETURN NEW;\n",
+                    hash="da348c5ea1b420229052eae66cab09a818749e9d",
+                    operation="UPDATE",
+                    pgid="pgtrigger_credit_assigned_kept_by_db_update_8b2d6",
+                    table="credits_credit",
+                    when="BEFORE",
+                ),
+            ),
         ),
     ]

@@ -6,34 +6,81 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('credits', '0008_guard_triggers_with_when'),
+        ("credits", "0008_guard_triggers_with_when"),
     ]
 
     operations = [
         pgtrigger.migrations.RemoveTrigger(
-            model_name='creditassignment',
-            name='assignment_keeps_credit_assigned',
+            model_name="creditassignment",
+            name="assignment_keeps_credit_assigned",
         ),
         pgtrigger.migrations.RemoveTrigger(
-            model_name='creditassignment',
-            name='assignment_keeps_invoice_credited',
+            model_name="creditassignment",
+            name="assignment_keeps_invoice_credited",
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='creditassignment',
-            trigger=pgtrigger.compiler.Trigger(name='assignment_keeps_credit_assigned_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='\nUPDATE credits_credit AS parent SET assigned = parent.assigned + changed.amount\nFROM (SELECT credit_id AS id, SUM(amount) AS amount FROM new_rows GROUP BY credit_id) AS changed\nWHERE parent.id = changed.id;\nRETURN NULL;\n', hash='b16b0057714ee1245273faed33bac19105f33064', level='STATEMENT', operation='INSERT', pgid='pgtrigger_assignment_keeps_credit_assigned_insert_bd4ed', referencing='REFERENCING NEW TABLE AS new_rows ', table='credits_creditassignment', when='AFTER')),
+            model_name="creditassignment",
+            trigger=pgtrigger.compiler.Trigger(
+                name="assignment_keeps_credit_assigned_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="\nUPDATE credits_credit AS parent SET assigned = parent.assigned + changed.amount\nFROM (SELECT credit_id AS id, SUM(amount) AS amount FROM new_rows GROUP BY credit_id) AS changed\nWHERE parent.id = changed.id;\nRETURN NULL;\n",
+                    hash="b16b0057714ee1245273faed33bac19105f33064",
+                    level="STATEMENT",
+                    operation="INSERT",
+                    pgid="pgtrigger_assignment_keeps_credit_assigned_insert_bd4ed",
+                    referencing="REFERENCING NEW TABLE AS new_rows ",
+                    table="credits_creditassignment",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='creditassignment',
-            trigger=pgtrigger.compiler.Trigger(name='assignment_keeps_credit_assigned_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='\nUPDATE credits_credit AS parent SET assigned = parent.assigned - changed.amount\nFROM (SELECT credit_id AS id, SUM(amount) AS amount FROM old_rows GROUP BY credit_id) AS changed\nWHERE parent.id = changed.id;\nRETURN NULL;\n', hash='79addccea8b61d7045be3ecdcbaeb977dd8a5ae8', level='STATEMENT', operation='DELETE', pgid='pgtrigger_assignment_keeps_credit_assigned_delete_ef086', referencing='REFERENCING OLD TABLE AS old_rows ', table='credits_creditassignment', when='AFTER')),
+            model_name="creditassignment",
+            trigger=pgtrigger.compiler.Trigger(
+                name="assignment_keeps_credit_assigned_delete",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="\nUPDATE credits_credit AS parent SET assigned = parent.assigned - changed.amount\nFROM (SELECT credit_id AS id, SUM(amount) AS amount FROM old_rows GROUP BY credit_id) AS changed\nWHERE parent.id = changed.id;\nRETURN NULL;\n",
+                    hash="79addccea8b61d7045be3ecdcbaeb977dd8a5ae8",
+                    level="STATEMENT",
+                    operation="DELETE",
+                    pgid="pgtrigger_assignment_keeps_credit_assigned_delete_ef086",
+                    referencing="REFERENCING OLD TABLE AS old_rows ",
+                    table="credits_creditassignment",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='creditassignment',
-            trigger=pgtrigger.compiler.Trigger(name='assignment_keeps_invoice_credited_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='\nUPDATE billing_invoice AS parent SET credited = parent.credited + changed.amount\nFROM (SELECT invoice_id AS id, SUM(amount) AS amount FROM new_rows GROUP BY invoice_id) AS changed\nWHERE parent.id = changed.id;\nRETURN NULL;\n', hash='21ac62e8017fb0d08cd7fbde245ff7b0902d2284', level='STATEMENT', operation='INSERT', pgid='pgtrigger_assignment_keeps_invoice_credited_insert_5d5cc', referencing='REFERENCING NEW TABLE AS new_rows ', table='credits_creditassignment', when='AFTER')),
+            model_name="creditassignment",
+            trigger=pgtrigger.compiler.Trigger(
+                name="assignment_keeps_invoice_credited_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="\nUPDATE billing_invoice AS parent SET credited = parent.credited + changed.amount\nFROM (SELECT invoice_id AS id, SUM(amount) AS amount FROM new_rows GROUP BY invoice_id) AS changed\nWHERE parent.id = changed.id;\nRETURN NULL;\n",
+                    hash="21ac62e8017fb0d08cd7fbde245ff7b0902d2284",
+                    level="STATEMENT",
+                    operation="INSERT",
+                    pgid="pgtrigger_assignment_keeps_invoice_credited_insert_5d5cc",
+                    referencing="REFERENCING NEW TABLE AS new_rows ",
+                    table="credits_creditassignment",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='creditassignment',
-            trigger=pgtrigger.compiler.Trigger(name='assignment_keeps_invoice_credited_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='\nUPDATE billing_invoice AS parent SET credited = parent.credited - changed.amount\nFROM (SELECT invoice_id AS id, SUM(amount) AS amount FROM old_rows GROUP BY invoice_id) AS changed\nWHERE parent.id = changed.id;\nRETURN NULL;\n', hash='6840821f7b06dec34bb6ddaddeeac999cb5b5266', level='STATEMENT', operation='DELETE', pgid='pgtrigger_assignment_keeps_invoice_credited_delete_03668', referencing='REFERENCING OLD TABLE AS old_rows ', table='credits_creditassignment', when='AFTER')),
+            model_name="creditassignment",
+            trigger=pgtrigger.compiler.Trigger(
+                name="assignment_keeps_invoice_credited_delete",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="\nUPDATE billing_invoice AS parent SET credited = parent.credited - changed.amount\nFROM (SELECT invoice_id AS id, SUM(amount) AS amount FROM old_rows GROUP BY invoice_id) AS changed\nWHERE parent.id = changed.id;\nRETURN NULL;\n",
+                    hash="6840821f7b06dec34bb6ddaddeeac999cb5b5266",
+                    level="STATEMENT",
+                    operation="DELETE",
+                    pgid="pgtrigger_assignment_keeps_invoice_credited_delete_03668",
+                    referencing="REFERENCING OLD TABLE AS old_rows ",
+                    table="credits_creditassignment",
+                    when="AFTER",
+                ),
+            ),
         ),
     ]

@@ -78,7 +78,22 @@ ITEMS = [
     ("End-of-term show tickets", 2, "7.50"),
     ("Ballet — Grade 1 exam entry", 1, "42.00"),
 ]
-CREDIT_AMOUNTS = ["5.00", "8.50", "10.00", "12.50", "15.00", "20.00", "25.00", "30.00", "40.00", "50.00", "75.00", "100.00", "120.00", "250.00"]
+CREDIT_AMOUNTS = [
+    "5.00",
+    "8.50",
+    "10.00",
+    "12.50",
+    "15.00",
+    "20.00",
+    "25.00",
+    "30.00",
+    "40.00",
+    "50.00",
+    "75.00",
+    "100.00",
+    "120.00",
+    "250.00",
+]
 REASONS = ["refund", "write_off", "cancelled_class", "goodwill", "adjustment", "other"]
 PAYMENT_METHODS = ["card", "card", "card", "bank_transfer", "bank_transfer", "cash", "cheque"]
 DAYS_SPREAD = 180  # invoices and credits spread over about the last six months
@@ -161,7 +176,9 @@ def _functions(sizes: Sizes, seed: int, day: datetime.date) -> str:
     )
 
 
-def _load_statements(sizes: Sizes, manager_id: int, staff_id: int, number_start: int, day: datetime.date) -> dict[str, str]:
+def _load_statements(
+    sizes: Sizes, manager_id: int, staff_id: int, number_start: int, day: datetime.date
+) -> dict[str, str]:
     """{table: the INSERT that fills it}."""
     c, i, k, b = sizes.customers, sizes.invoices, sizes.credits, sizes.batch
     first, last = _text_array(FIRST_NAMES), _text_array(SURNAMES)
@@ -283,7 +300,11 @@ def _secondary_indexes(cursor, tables: list[str]) -> list[tuple[str, str]]:
 
 
 def _load_lane(
-    tables: list[str], statements: dict[str, str], functions: str, report: Callable[[str], None], ready: threading.Barrier
+    tables: list[str],
+    statements: dict[str, str],
+    functions: str,
+    report: Callable[[str], None],
+    ready: threading.Barrier,
 ) -> None:
     """Fill some tables on this thread's own connection, in one transaction that skips triggers."""
     with transaction.atomic(), connection.cursor() as cursor:
@@ -316,7 +337,9 @@ def load(sizes: Sizes, *, seed: int, user_ids: tuple[int, int], report: Callable
     with connection.cursor() as cursor:
         cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
         if not cursor.fetchone()[0]:
-            raise CommandError("The bulk load skips triggers with session_replication_role, which needs a superuser connection.")
+            raise CommandError(
+                "The bulk load skips triggers with session_replication_role, which needs a superuser connection."
+            )
         for table in TABLES:
             cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {table})")
             if cursor.fetchone()[0]:
@@ -327,7 +350,9 @@ def load(sizes: Sizes, *, seed: int, user_ids: tuple[int, int], report: Callable
             number_start = cursor.fetchone()[0]
     statements = _load_statements(sizes, *user_ids, number_start, day)
     functions = _functions(sizes, seed, day)
-    report(f"Bulk load: {sizes.customers:,} customers, {sizes.invoices:,} invoices, {sizes.credits:,} credits (seed {seed}).")
+    report(
+        f"Bulk load: {sizes.customers:,} customers, {sizes.invoices:,} invoices, {sizes.credits:,} credits (seed {seed})."
+    )
 
     ready = threading.Barrier(len(LANES))
     committed, errors = [], []

@@ -78,16 +78,88 @@ EXTRAS = [
 ]
 
 FIRST_NAMES = [
-    "Sarah", "Emma", "Laura", "Rachel", "Claire", "Hannah", "Sophie", "Charlotte", "Amy", "Lucy",
-    "Rebecca", "Jennifer", "Nicola", "Helen", "Kate", "Joanne", "Priya", "Aisha", "Fatima", "Zoe",
-    "James", "David", "Daniel", "Tom", "Matthew", "Chris", "Mark", "Andrew", "Ben", "Richard",
-    "Paul", "Gareth", "Raj", "Mohammed", "Oliver", "Simon", "Stuart", "Neil", "Adam", "Kwame",
+    "Sarah",
+    "Emma",
+    "Laura",
+    "Rachel",
+    "Claire",
+    "Hannah",
+    "Sophie",
+    "Charlotte",
+    "Amy",
+    "Lucy",
+    "Rebecca",
+    "Jennifer",
+    "Nicola",
+    "Helen",
+    "Kate",
+    "Joanne",
+    "Priya",
+    "Aisha",
+    "Fatima",
+    "Zoe",
+    "James",
+    "David",
+    "Daniel",
+    "Tom",
+    "Matthew",
+    "Chris",
+    "Mark",
+    "Andrew",
+    "Ben",
+    "Richard",
+    "Paul",
+    "Gareth",
+    "Raj",
+    "Mohammed",
+    "Oliver",
+    "Simon",
+    "Stuart",
+    "Neil",
+    "Adam",
+    "Kwame",
 ]
 SURNAMES = [
-    "Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Johnson", "Davies", "Robinson", "Wright",
-    "Thompson", "Evans", "Walker", "White", "Roberts", "Green", "Hall", "Wood", "Jackson", "Clarke",
-    "Patel", "Khan", "Lewis", "Harris", "Martin", "Cooper", "Hughes", "Edwards", "Turner", "Hill",
-    "Moore", "Ward", "O'Brien", "Murphy", "Campbell", "Kelly", "Shah", "Okafor", "Nowak", "Baker",
+    "Smith",
+    "Jones",
+    "Taylor",
+    "Brown",
+    "Williams",
+    "Wilson",
+    "Johnson",
+    "Davies",
+    "Robinson",
+    "Wright",
+    "Thompson",
+    "Evans",
+    "Walker",
+    "White",
+    "Roberts",
+    "Green",
+    "Hall",
+    "Wood",
+    "Jackson",
+    "Clarke",
+    "Patel",
+    "Khan",
+    "Lewis",
+    "Harris",
+    "Martin",
+    "Cooper",
+    "Hughes",
+    "Edwards",
+    "Turner",
+    "Hill",
+    "Moore",
+    "Ward",
+    "O'Brien",
+    "Murphy",
+    "Campbell",
+    "Kelly",
+    "Shah",
+    "Okafor",
+    "Nowak",
+    "Baker",
 ]
 NOTES = [
     "Two children in classes; invoice both on one account.",
@@ -118,7 +190,9 @@ def _activity(class_tag: str) -> str:
     return class_tag.rsplit(" ", 2)[0]
 
 
-def _class_lines(catalogue: dict[str, tuple[str, int, str]], tags: list[str], day: datetime.date) -> list[tuple[str, int, str]]:
+def _class_lines(
+    catalogue: dict[str, tuple[str, int, str]], tags: list[str], day: datetime.date
+) -> list[tuple[str, int, str]]:
     """One line per class; two classes of one activity say which slot each line is for."""
     activities = [_activity(tag) for tag in tags]
     lines = []
@@ -162,7 +236,9 @@ class DemoStudio:
     def add_customers(self) -> list[Customer]:
         rng = self.rng
         rows, seen_emails = [], set()
-        phones = rng.sample(range(1000), self.size) if self.size <= 1000 else [rng.randrange(1000) for _ in range(self.size)]
+        phones = (
+            rng.sample(range(1000), self.size) if self.size <= 1000 else [rng.randrange(1000) for _ in range(self.size)]
+        )
         for index in range(self.size):
             first, last = rng.choice(FIRST_NAMES), rng.choice(SURNAMES)
             local = f"{first}.{last}".lower().replace("'", "")
@@ -189,7 +265,9 @@ class DemoStudio:
     def raise_invoices(self, families: list[Customer], *, low: int, high: int, round_: int, share: float = 1.0) -> None:
         rng = self.rng
         chosen = [family for family in families if rng.random() < share]
-        dated = sorted(((self.days_ago(low, high), family) for family in chosen), key=lambda pair: (pair[0], pair[1].pk))
+        dated = sorted(
+            ((self.days_ago(low, high), family) for family in chosen), key=lambda pair: (pair[0], pair[1].pk)
+        )
         self.new_invoices: list[Invoice] = []
         for issue_date, family in dated:
             if round_ == 1:
@@ -259,7 +337,14 @@ class DemoStudio:
     def add_manual_credits(self, families: list[Customer]) -> None:
         """Credits staff add and assign by hand: split across invoices, part-assigned, or kept."""
         rng = self.rng
-        reasons = [Reason.REFUND, Reason.WRITE_OFF, Reason.GOODWILL, Reason.ADJUSTMENT, Reason.OTHER, Reason.CANCELLED_CLASS]
+        reasons = [
+            Reason.REFUND,
+            Reason.WRITE_OFF,
+            Reason.GOODWILL,
+            Reason.ADJUSTMENT,
+            Reason.OTHER,
+            Reason.CANCELLED_CLASS,
+        ]
         notes = {
             Reason.REFUND: "Refund for a double payment.",
             Reason.WRITE_OFF: "Small balance written off.",
@@ -276,16 +361,26 @@ class DemoStudio:
         for index, pk in enumerate(rng.sample(two_open, min(len(two_open), max(2, self.size // 25)))):
             reason = reasons[index % len(reasons)]
             amount = Decimal(rng.choice(amounts))
-            credit = credits.add_credit(by_pk[pk], amount, date=self.days_ago(0, 30), reason=reason, note=notes[reason], by=self.staff)
+            credit = credits.add_credit(
+                by_pk[pk], amount, date=self.days_ago(0, 30), reason=reason, note=notes[reason], by=self.staff
+            )
             first, second = Invoice.objects.open_for(pk)[:2]
             on_first = min((amount / 2).quantize(CENT), first.outstanding)
-            credits.assign_credit(credit, {first: on_first, second: min(amount - on_first, second.outstanding)}, by=self.staff)
+            credits.assign_credit(
+                credit, {first: on_first, second: min(amount - on_first, second.outstanding)}, by=self.staff
+            )
         for index, family in enumerate(rng.sample(families, max(6, self.size // 5))):
             reason = reasons[index % len(reasons)]
             plan = index % 3  # 0: part-assigned, 1: kept for later (auto-apply off), 2: waiting for the next invoice
             amount = Decimal(rng.choice(amounts))
             credit = credits.add_credit(
-                family, amount, date=self.days_ago(0, 30), reason=reason, note=notes[reason], auto_apply=plan != 1, by=self.staff
+                family,
+                amount,
+                date=self.days_ago(0, 30),
+                reason=reason,
+                note=notes[reason],
+                auto_apply=plan != 1,
+                by=self.staff,
             )
             open_invoice = Invoice.objects.open_for(family).first()
             if plan == 0 and open_invoice:
@@ -296,7 +391,9 @@ class DemoStudio:
         """A modified credit, a removed assignment and a deleted credit, so History tabs have stories."""
         credit = Credit.objects.filter(reason=Reason.GOODWILL, assigned=0).order_by("id").first()
         if credit:
-            credits.update_credit(credit, amount=credit.amount + 5, note=credit.note + " Increased after a call.", by=self.manager)
+            credits.update_credit(
+                credit, amount=credit.amount + 5, note=credit.note + " Increased after a call.", by=self.manager
+            )
         assignment = CreditAssignment.objects.filter(credit__reason=Reason.ADJUSTMENT).order_by("-id").first()
         if assignment:
             credits.unassign_credit(assignment, by=self.staff)

@@ -11,67 +11,137 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('pghistory', '0007_auto_20250421_0444'),
+        ("pghistory", "0007_auto_20250421_0444"),
     ]
 
     operations = [
         TrigramExtension(),
         migrations.CreateModel(
-            name='CustomerEvent',
+            name="CustomerEvent",
             fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('id', models.BigIntegerField()),
-                ('name', models.CharField(max_length=200)),
-                ('email', models.EmailField(blank=True, max_length=254)),
-                ('phone', models.CharField(blank=True, max_length=40)),
-                ('tags', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=100), blank=True, default=list, help_text='Classes, e.g. Ballet Tue 4pm', size=None)),
-                ('notes', models.TextField(blank=True)),
-                ('archived', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("pgh_id", models.AutoField(primary_key=True, serialize=False)),
+                ("pgh_created_at", models.DateTimeField(auto_now_add=True)),
+                ("pgh_label", models.TextField(help_text="The event label.")),
+                ("id", models.BigIntegerField()),
+                ("name", models.CharField(max_length=200)),
+                ("email", models.EmailField(blank=True, max_length=254)),
+                ("phone", models.CharField(blank=True, max_length=40)),
+                (
+                    "tags",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.CharField(max_length=100),
+                        blank=True,
+                        default=list,
+                        help_text="Classes, e.g. Ballet Tue 4pm",
+                        size=None,
+                    ),
+                ),
+                ("notes", models.TextField(blank=True)),
+                ("archived", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='Customer',
+            name="Customer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('email', models.EmailField(blank=True, max_length=254)),
-                ('phone', models.CharField(blank=True, max_length=40)),
-                ('tags', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=100), blank=True, default=list, help_text='Classes, e.g. Ballet Tue 4pm', size=None)),
-                ('notes', models.TextField(blank=True)),
-                ('archived', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200)),
+                ("email", models.EmailField(blank=True, max_length=254)),
+                ("phone", models.CharField(blank=True, max_length=40)),
+                (
+                    "tags",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.CharField(max_length=100),
+                        blank=True,
+                        default=list,
+                        help_text="Classes, e.g. Ballet Tue 4pm",
+                        size=None,
+                    ),
+                ),
+                ("notes", models.TextField(blank=True)),
+                ("archived", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['name', 'id'],
-                'indexes': [models.Index(fields=['name', 'id'], name='customer_name_id'), django.contrib.postgres.indexes.GinIndex(django.contrib.postgres.indexes.OpClass(django.db.models.functions.text.Upper('name'), name='gin_trgm_ops'), name='customer_name_trgm'), django.contrib.postgres.indexes.GinIndex(django.contrib.postgres.indexes.OpClass(django.db.models.functions.text.Upper('email'), name='gin_trgm_ops'), name='customer_email_trgm'), django.contrib.postgres.indexes.GinIndex(django.contrib.postgres.indexes.OpClass(django.db.models.functions.text.Upper('phone'), name='gin_trgm_ops'), name='customer_phone_trgm'), django.contrib.postgres.indexes.GinIndex(fields=['tags'], name='customer_tags')],
+                "ordering": ["name", "id"],
+                "indexes": [
+                    models.Index(fields=["name", "id"], name="customer_name_id"),
+                    django.contrib.postgres.indexes.GinIndex(
+                        django.contrib.postgres.indexes.OpClass(
+                            django.db.models.functions.text.Upper("name"), name="gin_trgm_ops"
+                        ),
+                        name="customer_name_trgm",
+                    ),
+                    django.contrib.postgres.indexes.GinIndex(
+                        django.contrib.postgres.indexes.OpClass(
+                            django.db.models.functions.text.Upper("email"), name="gin_trgm_ops"
+                        ),
+                        name="customer_email_trgm",
+                    ),
+                    django.contrib.postgres.indexes.GinIndex(
+                        django.contrib.postgres.indexes.OpClass(
+                            django.db.models.functions.text.Upper("phone"), name="gin_trgm_ops"
+                        ),
+                        name="customer_phone_trgm",
+                    ),
+                    django.contrib.postgres.indexes.GinIndex(fields=["tags"], name="customer_tags"),
+                ],
             },
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='customer',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "customers_customerevent" ("archived", "created_at", "email", "id", "name", "notes", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "phone", "tags") VALUES (NEW."archived", NEW."created_at", NEW."email", NEW."id", NEW."name", NEW."notes", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."phone", NEW."tags"); RETURN NULL;', hash='041b525ceea8cdeacf539df0fb7e43b29747fbba', operation='INSERT', pgid='pgtrigger_insert_insert_a36e0', table='customers_customer', when='AFTER')),
+            model_name="customer",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "customers_customerevent" ("archived", "created_at", "email", "id", "name", "notes", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "phone", "tags") VALUES (NEW."archived", NEW."created_at", NEW."email", NEW."id", NEW."name", NEW."notes", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."phone", NEW."tags"); RETURN NULL;',
+                    hash="041b525ceea8cdeacf539df0fb7e43b29747fbba",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_a36e0",
+                    table="customers_customer",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='customer',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "customers_customerevent" ("archived", "created_at", "email", "id", "name", "notes", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "phone", "tags") VALUES (NEW."archived", NEW."created_at", NEW."email", NEW."id", NEW."name", NEW."notes", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."phone", NEW."tags"); RETURN NULL;', hash='7adf3db82d6a9532a4d720b095c0ad4b9c8f1006', operation='UPDATE', pgid='pgtrigger_update_update_ca86d', table='customers_customer', when='AFTER')),
+            model_name="customer",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition="WHEN (OLD.* IS DISTINCT FROM NEW.*)",
+                    func='INSERT INTO "customers_customerevent" ("archived", "created_at", "email", "id", "name", "notes", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "phone", "tags") VALUES (NEW."archived", NEW."created_at", NEW."email", NEW."id", NEW."name", NEW."notes", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."phone", NEW."tags"); RETURN NULL;',
+                    hash="7adf3db82d6a9532a4d720b095c0ad4b9c8f1006",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_ca86d",
+                    table="customers_customer",
+                    when="AFTER",
+                ),
+            ),
         ),
         migrations.AddField(
-            model_name='customerevent',
-            name='pgh_context',
-            field=models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context'),
+            model_name="customerevent",
+            name="pgh_context",
+            field=models.ForeignKey(
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to="pghistory.context",
+            ),
         ),
         migrations.AddField(
-            model_name='customerevent',
-            name='pgh_obj',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='events', to='customers.customer'),
+            model_name="customerevent",
+            name="pgh_obj",
+            field=models.ForeignKey(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="events",
+                to="customers.customer",
+            ),
         ),
     ]

@@ -35,7 +35,9 @@ class Migration(migrations.Migration):
                     )
                     for name, field in TRIGRAM.items()
                 ),
-                migrations.AddIndex(model_name="customer", index=GinIndex(fastupdate=False, fields=["tags"], name="customer_tags")),
+                migrations.AddIndex(
+                    model_name="customer", index=GinIndex(fastupdate=False, fields=["tags"], name="customer_tags")
+                ),
             ],
         ),
     ]

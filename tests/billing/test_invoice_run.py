@@ -22,7 +22,9 @@ def _figures(invoice: Invoice) -> tuple:
 
 def _cast(suffix: str) -> list[Customer]:
     """Four customers whose credits exercise oldest-first, auto-apply off, and more credit than owed."""
-    oldest_first, manual_only, plenty, nothing = (CustomerFactory(name=f"{who} {suffix}") for who in ("A", "B", "C", "D"))
+    oldest_first, manual_only, plenty, nothing = (
+        CustomerFactory(name=f"{who} {suffix}") for who in ("A", "B", "C", "D")
+    )
     credits.add_credit(oldest_first, "30.00", date="2026-11-01")
     credits.add_credit(oldest_first, "200.00", date="2026-11-02")
     credits.add_credit(oldest_first, "99.00", date="2026-11-03")
@@ -35,7 +37,9 @@ def test_it_settles_each_invoice_like_create_invoice_does(db, manager):
     one_by_one = [billing.create_invoice(c, LINES, issue_date="2026-11-20") for c in _cast("single")]
     run_cast = _cast("run")
 
-    run = billing.create_invoices(Customer.objects.filter(pk__in=[c.pk for c in run_cast]), LINES, issue_date="2026-11-20", by=manager)
+    run = billing.create_invoices(
+        Customer.objects.filter(pk__in=[c.pk for c in run_cast]), LINES, issue_date="2026-11-20", by=manager
+    )
 
     in_run = [Invoice.objects.get(customer=c) for c in run_cast]
     assert [_figures(i) for i in in_run] == [_figures(i) for i in one_by_one]

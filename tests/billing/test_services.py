@@ -32,8 +32,17 @@ def test_it_creates_an_invoice_with_its_lines(customer, staff):
         ("Ballet — autumn term", 1, D("120.00")),
         ("Leotard", 2, D("31.00")),
     ]
-    assert (invoice.total, invoice.paid, invoice.credited, invoice.outstanding) == (D("151.00"), D("0"), D("0"), D("151.00"))
-    assert (invoice.status, InvoiceStatus(invoice.status).label, invoice.created_by) == ("unpaid", "Awaiting payment", staff)
+    assert (invoice.total, invoice.paid, invoice.credited, invoice.outstanding) == (
+        D("151.00"),
+        D("0"),
+        D("0"),
+        D("151.00"),
+    )
+    assert (invoice.status, InvoiceStatus(invoice.status).label, invoice.created_by) == (
+        "unpaid",
+        "Awaiting payment",
+        staff,
+    )
     assert (invoice.issue_date, invoice.due_date) == (datetime.date(2026, 1, 5), datetime.date(2026, 1, 19))
     assert invoice.events.get(pgh_label="insert").pgh_context.metadata["action"] == "create_invoice"
 
@@ -80,9 +89,13 @@ def test_it_settles_a_new_invoice_from_auto_apply_credit(customer):
         pytest.param([("Ballet", 1, "1e309")], "as a number", id="1e309-price"),
         pytest.param([("Ballet", 1, "1000000.01")], "at most £1,000,000.00", id="price-too-large"),
         pytest.param([("Ballet", 1, "1.00")] * 201, "at most 200 lines", id="too-many-lines"),
-        pytest.param([("Ballet", 10_000, "1000000.00")] * 101, "total can be at most £1,000,000.00", id="total-overflows"),
+        pytest.param(
+            [("Ballet", 10_000, "1000000.00")] * 101, "total can be at most £1,000,000.00", id="total-overflows"
+        ),
         pytest.param([("Ballet", 2, "500000.01")], "total can be at most £1,000,000.00", id="total-too-large"),
-        pytest.param([("Ballet", 1, "10.00"), ("Swim", 1, "ten")], "Line 2: Enter the amount as a number", id="second-line-bad"),
+        pytest.param(
+            [("Ballet", 1, "10.00"), ("Swim", 1, "ten")], "Line 2: Enter the amount as a number", id="second-line-bad"
+        ),
     ],
 )
 def test_it_refuses_bad_invoice_lines(customer, lines, message):
@@ -119,7 +132,12 @@ def test_it_refuses_an_invoice_for_a_customer_that_does_not_exist():
 def test_it_records_payments_until_the_invoice_is_paid(customer, staff):
     invoice = invoice_for(customer, "100.00")
     payment = billing.record_payment(invoice, "40.00", date="2026-01-07", method="cash", by=staff)
-    assert (payment.amount, payment.date, payment.method, payment.created_by) == (D("40.00"), datetime.date(2026, 1, 7), "cash", staff)
+    assert (payment.amount, payment.date, payment.method, payment.created_by) == (
+        D("40.00"),
+        datetime.date(2026, 1, 7),
+        "cash",
+        staff,
+    )
     invoice.refresh_from_db()
     assert (invoice.paid, invoice.outstanding, invoice.status) == (D("40.00"), D("60.00"), "part_paid")
     billing.record_payment(invoice, 60)
@@ -196,7 +214,12 @@ def test_it_voids_an_invoice_and_releases_its_credits(customer, manager):
     credits.assign_credit(credit, {invoice: "100.00", other: "150.00"})
     voided = billing.void_invoice(invoice, by=manager)
     credit.refresh_from_db()
-    assert (voided.status, voided.outstanding, voided.credited, voided.voided_by) == ("void", D("0.00"), D("0.00"), manager)
+    assert (voided.status, voided.outstanding, voided.credited, voided.voided_by) == (
+        "void",
+        D("0.00"),
+        D("0.00"),
+        manager,
+    )
     assert voided.total == D("100.00")
     assert (credit.assigned, credit.remaining, credit.status) == (D("150.00"), D("100.00"), "part_assigned")
     removed = CreditAssignment.pgh_event_model.objects.get(invoice_id=invoice.pk, pgh_label="delete")

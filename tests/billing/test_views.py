@@ -106,7 +106,11 @@ def test_it_sends_anonymous_visitors_to_the_login_page(client, invoice):
 def test_it_refuses_a_user_without_billing_permissions_and_writes_nothing(nobody_client, invoice, customer):
     before = ledger_fingerprint()
     for method, url in all_urls(invoice):
-        data = invoice_post(customer) if url == reverse("billing:invoice_add") else {"invoice": invoice.pk, "amount": "10.00"}
+        data = (
+            invoice_post(customer)
+            if url == reverse("billing:invoice_add")
+            else {"invoice": invoice.pk, "amount": "10.00"}
+        )
         response = getattr(nobody_client, method)(url, data) if method == "post" else nobody_client.get(url)
         assert response.status_code == 403, url
         assert "which your account does not have" in text_of(response)
@@ -143,7 +147,9 @@ def test_the_invoice_list_shows_each_invoices_figures_and_status(staff_client, c
 
 
 def test_the_invoice_list_says_awaiting_payment_for_unpaid(staff_client, invoice):
-    assert '<span class="badge badge-unpaid">Awaiting payment</span>' in text_of(staff_client.get(reverse("billing:invoice_list")))
+    assert '<span class="badge badge-unpaid">Awaiting payment</span>' in text_of(
+        staff_client.get(reverse("billing:invoice_list"))
+    )
 
 
 def test_the_invoice_list_filters_by_status(staff_client, customer, staff):
@@ -182,7 +188,9 @@ def test_the_invoice_list_gives_htmx_only_the_table(staff_client, invoice):
 
 
 def test_the_invoice_list_gives_the_whole_page_when_htmx_restores_history(staff_client, invoice):
-    page = text_of(staff_client.get(reverse("billing:invoice_list"), {"q": "amy"}, HTTP_HX_HISTORY_RESTORE_REQUEST="true", **HTMX))
+    page = text_of(
+        staff_client.get(reverse("billing:invoice_list"), {"q": "amy"}, HTTP_HX_HISTORY_RESTORE_REQUEST="true", **HTMX)
+    )
     assert "<html" in page and str(invoice) in page
 
 
@@ -236,7 +244,8 @@ def test_the_new_invoice_form_gives_htmx_only_the_form(staff_client):
 def test_it_creates_an_invoice_with_two_lines_and_applies_available_credit(staff_client, customer, staff):
     credit = credit_for(customer, "30.00", auto_apply=True)
     response = staff_client.post(
-        reverse("billing:invoice_add"), invoice_post(customer, ("Ballet — autumn term", "1", "120.00"), ("Leotard", "2", "15.50"))
+        reverse("billing:invoice_add"),
+        invoice_post(customer, ("Ballet — autumn term", "1", "120.00"), ("Leotard", "2", "15.50")),
     )
     invoice = Invoice.objects.get()
     assert response.status_code == 303 and response.url == invoice.get_absolute_url()
@@ -244,7 +253,12 @@ def test_it_creates_an_invoice_with_two_lines_and_applies_available_credit(staff
         ("Ballet — autumn term", 1, D("120.00")),
         ("Leotard", 2, D("15.50")),
     ]
-    assert (invoice.total, invoice.credited, invoice.outstanding, invoice.created_by) == (D("151.00"), D("30.00"), D("121.00"), staff)
+    assert (invoice.total, invoice.credited, invoice.outstanding, invoice.created_by) == (
+        D("151.00"),
+        D("30.00"),
+        D("121.00"),
+        staff,
+    )
     credit.refresh_from_db()
     assert credit.remaining == 0
     assert flashed(response) == [f"Invoice {invoice} created for Amy Parent; £30.00 of available credit was applied."]
@@ -338,7 +352,10 @@ def test_the_customer_search_keeps_the_chosen_customer(staff_client, customer):
 
 
 def test_the_pickers_take_any_typing(staff_client, customer):
-    for url, name in ((reverse("billing:customer_search"), "customer_q"), (reverse("billing:invoice_search"), "invoice_q")):
+    for url, name in (
+        (reverse("billing:customer_search"), "customer_q"),
+        (reverse("billing:invoice_search"), "invoice_q"),
+    ):
         assert staff_client.get(url, {name: "amy\x00", "customer": "²", "invoice": "x"}).status_code == 200
     assert staff_client.get(reverse("billing:invoice_add"), {"customer": "²"}).status_code == 200
     assert staff_client.get(reverse("billing:payment_add"), {"invoice": "1e3"}).status_code == 200
@@ -366,7 +383,10 @@ BAD_INVOICES = [
     ({"customer": "999999"}, "That customer does not exist."),
     ({"issue_date": "2026-02-10", "due_date": "2026-02-09"}, "The due date cannot be before the issue date."),
     ({"issue_date": "31/02/2026"}, "Enter a date like 2026-01-31."),
-    ({"issue_date": "2001-01-01", "due_date": "2001-01-15"}, "That date is more than ten years ago."),  # the service's check
+    (
+        {"issue_date": "2001-01-01", "due_date": "2001-01-15"},
+        "That date is more than ten years ago.",
+    ),  # the service's check
     ({"lines-0-quantity": "10000", "lines-0-unit_price": "1000.00"}, "£1,000,000.00"),  # the service's total check
 ]
 
@@ -389,7 +409,9 @@ def test_it_shows_a_line_error_next_to_that_line(staff_client, customer):
 
 
 def test_a_refused_htmx_submit_returns_the_form_with_422(staff_client, customer):
-    response = staff_client.post(reverse("billing:invoice_add"), invoice_post(customer, **{"lines-0-unit_price": "abc"}), **HTMX)
+    response = staff_client.post(
+        reverse("billing:invoice_add"), invoice_post(customer, **{"lines-0-unit_price": "abc"}), **HTMX
+    )
     assert response.status_code == 422
     assert "<html" not in text_of(response) and "Enter the amount as a number" in text_of(response)
 
@@ -476,7 +498,9 @@ def test_the_invoice_page_costs_the_same_queries_with_ten_times_the_rows(staff_c
     staff_client.get(small.get_absolute_url())
     assert query_count(staff_client, big.get_absolute_url()) == query_count(staff_client, small.get_absolute_url())
     history = "billing:invoice_history"
-    assert query_count(staff_client, reverse(history, args=[big.pk])) == query_count(staff_client, reverse(history, args=[small.pk]))
+    assert query_count(staff_client, reverse(history, args=[big.pk])) == query_count(
+        staff_client, reverse(history, args=[small.pk])
+    )
 
 
 # ---- Apply available credit ------------------------------------------------------------------------------
@@ -646,7 +670,9 @@ def test_record_payment_in_a_dialog_for_htmx(staff_client, invoice):
 
 
 def test_it_records_a_payment(staff_client, staff, invoice):
-    response = staff_client.post(reverse("billing:payment_add") + f"?invoice={invoice.pk}", payment_post(invoice, method="cash"))
+    response = staff_client.post(
+        reverse("billing:payment_add") + f"?invoice={invoice.pk}", payment_post(invoice, method="cash")
+    )
     assert response.status_code == 303 and response.url == invoice.get_absolute_url()
     payment = Payment.objects.get()
     assert (payment.invoice, payment.amount, payment.method, payment.created_by) == (invoice, D("40.00"), "cash", staff)
@@ -745,7 +771,9 @@ def test_record_payment_explains_a_settled_invoice_instead_of_a_form(staff_clien
 
 
 def test_a_refused_htmx_payment_returns_the_dialog_with_422(staff_client, invoice):
-    response = staff_client.post(reverse("billing:payment_add") + f"?invoice={invoice.pk}", payment_post(invoice, amount="500.00"), **HTMX)
+    response = staff_client.post(
+        reverse("billing:payment_add") + f"?invoice={invoice.pk}", payment_post(invoice, amount="500.00"), **HTMX
+    )
     assert response.status_code == 422
     assert "<html" not in text_of(response) and "That is more than the £120.00 outstanding" in text_of(response)
 

@@ -30,7 +30,9 @@ def staff_groups(keep_staff_groups, transactional_db):  # noqa: F811 - the fixtu
 def no_csp_violations(page):
     """Every page works under the strict Content-Security-Policy: no inline script or style."""
     refused: list[str] = []
-    page.on("console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None)
+    page.on(
+        "console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None
+    )
     yield
     assert not refused, refused
 

@@ -19,8 +19,6 @@ pytestmark = pytest.mark.browser
 D = Decimal
 
 
-
-
 @pytest.fixture
 def screenshot():
     """The shared fixture, but with the caret left alone.
@@ -50,7 +48,9 @@ def figure(page, label: str):
     return page.locator(".figure", has=page.locator(".label", has_text=re.compile(f"^{label}$"))).locator(".value")
 
 
-def test_a_new_invoice_with_two_lines_takes_the_remainder_of_a_credit(as_user, staff, customer, live_server, screenshot, assert_accessible):
+def test_a_new_invoice_with_two_lines_takes_the_remainder_of_a_credit(
+    as_user, staff, customer, live_server, screenshot, assert_accessible
+):
     # The article's £250 credit: £100 went to an earlier invoice, so £150 remains for the next one.
     credit = credit_for(customer, "250.00", auto_apply=True)
     earlier = invoice_for(customer, "100.00")
@@ -154,7 +154,9 @@ def test_record_a_payment_from_the_invoice_page(as_user, staff, customer, live_s
     dialog.get_by_label("Amount").fill("40.00")
     dialog.get_by_label("Method").select_option(label="Cash")
     dialog.get_by_role("button", name="Record payment").click()
-    expect(page.locator("#messages")).to_have_text(re.compile(f"Payment of £40.00 recorded on {invoice} for Amy Parent."))
+    expect(page.locator("#messages")).to_have_text(
+        re.compile(f"Payment of £40.00 recorded on {invoice} for Amy Parent.")
+    )
     expect(figure(page, "Paid")).to_have_text("£40.00")
     expect(figure(page, "Outstanding")).to_have_text("£80.00")
     expect(page.get_by_role("row", name=re.compile("Cash £40.00 sam.staff"))).to_be_visible()
@@ -163,7 +165,9 @@ def test_record_a_payment_from_the_invoice_page(as_user, staff, customer, live_s
     assert Payment.objects.get().amount == D("40.00")
 
 
-def test_record_a_payment_from_billing_payments_with_the_invoice_picker(as_user, staff, customer, live_server, screenshot, assert_accessible):
+def test_record_a_payment_from_billing_payments_with_the_invoice_picker(
+    as_user, staff, customer, live_server, screenshot, assert_accessible
+):
     invoice = invoice_for(customer, "75.00")
     page = as_user(staff)
     open_billing_menu(page, "Payments")
@@ -203,7 +207,9 @@ def test_apply_available_credit_on_an_invoice(as_user, staff, customer, live_ser
     assert_accessible(page)
 
 
-def test_a_manager_voids_an_invoice_and_its_credit_is_released(as_user, manager, customer, live_server, screenshot, assert_accessible):
+def test_a_manager_voids_an_invoice_and_its_credit_is_released(
+    as_user, manager, customer, live_server, screenshot, assert_accessible
+):
     credit = credit_for(customer, "30.00", auto_apply=True)
     invoice = invoice_for(customer, "100.00")  # takes the £30 straight away
     page = as_user(manager)
@@ -218,7 +224,9 @@ def test_a_manager_voids_an_invoice_and_its_credit_is_released(as_user, manager,
     assert_accessible(page)
 
     dialog.get_by_role("button", name="Void invoice").click()
-    expect(page.locator("#messages")).to_have_text(re.compile(f"{invoice} voided. £30.00 of credit was released to Amy Parent’s account."))
+    expect(page.locator("#messages")).to_have_text(
+        re.compile(f"{invoice} voided. £30.00 of credit was released to Amy Parent’s account.")
+    )
     expect(page.get_by_role("heading", name=f"Invoice {invoice}")).to_contain_text("Void")
     expect(figure(page, "Outstanding")).to_have_text("£0.00")
     expect(page.get_by_role("link", name="Void")).to_have_count(0)

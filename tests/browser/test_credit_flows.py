@@ -20,8 +20,6 @@ from tests.factories import CustomerFactory, credit_for, invoice_for
 pytestmark = pytest.mark.browser
 
 
-
-
 def open_billing_menu(page, item: str) -> None:
     """Click < to the right of Billing, then the item in the expanded menu."""
     page.get_by_role("button", name="Billing menu").click()
@@ -83,7 +81,13 @@ def test_staff_add_a_credit_from_billing_add_credit(as_user, staff, live_server,
     credit = Credit.objects.get()
     expect(page).to_have_url(f"{live_server.url}/billing/credits/{credit.pk}/")
     assert (credit.customer, credit.amount, credit.date, credit.reason, credit.auto_apply, credit.created_by) == (
-        amy, Decimal("250.00"), days_ago(2), "cancelled_class", True, staff)
+        amy,
+        Decimal("250.00"),
+        days_ago(2),
+        "cancelled_class",
+        True,
+        staff,
+    )
     expect(figure(page, "Remaining")).to_have_text("£250.00")
     screenshot(page, "credits-add-4-created")
     assert_accessible(page)
@@ -105,7 +109,11 @@ def test_a_double_click_on_create_makes_one_credit(as_user, staff, live_server, 
     expect(page.get_by_label("Amount")).to_be_visible()
     page.get_by_label("Amount").fill("40.00")
     page.get_by_role("button", name="Create").click()
-    expect(page.get_by_text(re.compile(r"Credit of £40.00 added for Amy Parent\.|You added the same credit \(£40.00 for Amy Parent\)"))).to_be_visible()
+    expect(
+        page.get_by_text(
+            re.compile(r"Credit of £40.00 added for Amy Parent\.|You added the same credit \(£40.00 for Amy Parent\)")
+        )
+    ).to_be_visible()
     assert Credit.objects.count() == 1
     screenshot(page, "credits-add-double-create")
     assert_accessible(page)
@@ -125,7 +133,9 @@ def test_a_double_click_on_create_makes_one_credit(as_user, staff, live_server, 
     assert Credit.objects.filter(amount=Decimal("60.00")).count() == 1
 
 
-def test_the_profile_dialog_adds_a_credit_and_returns_to_the_billing_tab(as_user, staff, live_server, screenshot, assert_accessible):
+def test_the_profile_dialog_adds_a_credit_and_returns_to_the_billing_tab(
+    as_user, staff, live_server, screenshot, assert_accessible
+):
     """The Billing tab (another screen) shows this form in its dialog: htmx loads the partial, Create redirects back."""
     amy = CustomerFactory(name="Amy Parent", email="amy@example.com")
     page = as_user(staff)
@@ -152,8 +162,12 @@ def test_the_profile_dialog_adds_a_credit_and_returns_to_the_billing_tab(as_user
 # Billing < Credits › Add Bulk Credits ------------------------------------------------------------------
 
 
-def test_managers_add_bulk_credits_by_tag_and_undo_the_batch(as_user, manager, live_server, screenshot, assert_accessible):
-    dancers = [CustomerFactory(name=name, tags=["Ballet Tue 4pm"]) for name in ["Amy Parent", "Ben Parent", "Cat Parent"]]
+def test_managers_add_bulk_credits_by_tag_and_undo_the_batch(
+    as_user, manager, live_server, screenshot, assert_accessible
+):
+    dancers = [
+        CustomerFactory(name=name, tags=["Ballet Tue 4pm"]) for name in ["Amy Parent", "Ben Parent", "Cat Parent"]
+    ]
     CustomerFactory(name="Sam Swimmer", tags=["Swim Sat 10am"])
     page = as_user(manager)
 
@@ -234,7 +248,9 @@ def test_managers_view_modify_and_delete_a_credit(as_user, manager, staff, live_
     expect(dialog).to_be_visible()
     dialog.get_by_label("Amount").fill("50.00")
     dialog.get_by_role("button", name="Save").click()
-    expect(dialog.get_by_text("£100.00 of this credit is already assigned; the amount cannot be less than that.")).to_be_visible()
+    expect(
+        dialog.get_by_text("£100.00 of this credit is already assigned; the amount cannot be less than that.")
+    ).to_be_visible()
     screenshot(page, "credits-modify-error")
     assert_accessible(page)
     dialog.get_by_label("Amount").fill("300.00")
@@ -261,7 +277,9 @@ def test_managers_view_modify_and_delete_a_credit(as_user, manager, staff, live_
     screenshot(page, "credits-delete-confirm")
     assert_accessible(page)
     page.get_by_role("button", name="Delete").click()
-    expect(page.get_by_text(f"Credit of £300.00 for Amy Parent deleted. {autumn} is Awaiting payment again.")).to_be_visible()
+    expect(
+        page.get_by_text(f"Credit of £300.00 for Amy Parent deleted. {autumn} is Awaiting payment again.")
+    ).to_be_visible()
     assert not Credit.objects.exists()
     autumn.refresh_from_db()
     assert autumn.status == "unpaid"
@@ -302,7 +320,9 @@ def test_staff_assign_a_250_credit_as_100_and_150(as_user, staff, live_server, s
     assert_accessible(page)
 
     panel.get_by_role("button", name="Assign").click()
-    expect(page.get_by_text(f"Assigned £250.00 of the credit: £100.00 to {autumn}, £150.00 to {spring}.")).to_be_visible()
+    expect(
+        page.get_by_text(f"Assigned £250.00 of the credit: £100.00 to {autumn}, £150.00 to {spring}.")
+    ).to_be_visible()
     table = page.get_by_role("table", name="Invoices this credit is assigned to")
     expect(table.get_by_role("row")).to_have_count(3)
     expect(figure(page, "Remaining")).to_have_text("£0.00")
@@ -314,7 +334,9 @@ def test_staff_assign_a_250_credit_as_100_and_150(as_user, staff, live_server, s
     assert_accessible(page)
 
 
-def test_staff_see_an_over_assignment_refused_next_to_the_invoice(as_user, staff, live_server, screenshot, assert_accessible):
+def test_staff_see_an_over_assignment_refused_next_to_the_invoice(
+    as_user, staff, live_server, screenshot, assert_accessible
+):
     amy = CustomerFactory(name="Amy Parent")
     autumn = invoice_for(amy, "100.00", issue_date=days_ago(40), by=staff)
     credit = credit_for(amy, "250.00", by=staff)
@@ -354,7 +376,9 @@ def test_staff_fill_oldest_first(as_user, staff, live_server, screenshot, assert
     assert_accessible(page)
 
     panel.get_by_role("button", name="Assign").click()
-    expect(page.get_by_text(f"Assigned £250.00 of the credit: £200.00 to {oldest}, £50.00 to {middle}.")).to_be_visible()
+    expect(
+        page.get_by_text(f"Assigned £250.00 of the credit: £200.00 to {oldest}, £50.00 to {middle}.")
+    ).to_be_visible()
     middle.refresh_from_db()
     assert middle.status == "part_paid" and middle.outstanding == Decimal("50.00")
 

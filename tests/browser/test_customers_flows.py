@@ -17,8 +17,6 @@ from tests.factories import CustomerFactory, credit_for, invoice_for
 pytestmark = pytest.mark.browser
 
 
-
-
 def open_view_all(page) -> None:
     """Click < to the right of Customers, then View All in the expanded menu."""
     page.get_by_role("button", name="Customers menu").click()
@@ -65,7 +63,9 @@ def test_it_finds_a_customer_and_opens_the_billing_tab(as_user, staff, live_serv
     credits = page.get_by_role("table", name=re.compile("Credits of Amy Parent"))
     expect(credits).to_contain_text("Cancelled class")
     expect(credits.get_by_role("link")).to_have_attribute("href", f"/billing/credits/{credit.pk}/")
-    expect(invoices.get_by_role("link", name=invoice.display_number)).to_have_attribute("href", f"/billing/invoices/{invoice.pk}/")
+    expect(invoices.get_by_role("link", name=invoice.display_number)).to_have_attribute(
+        "href", f"/billing/invoices/{invoice.pk}/"
+    )
     screenshot(page, "customers-4-billing-tab")
     assert_accessible(page)
 
@@ -91,7 +91,9 @@ def test_it_finds_a_customer_and_opens_the_billing_tab(as_user, staff, live_serv
     assert_accessible(page)
 
 
-def test_managers_tick_two_customers_and_create_a_bulk_credit(as_user, manager, live_server, screenshot, assert_accessible):
+def test_managers_tick_two_customers_and_create_a_bulk_credit(
+    as_user, manager, live_server, screenshot, assert_accessible
+):
     amy, ben, _cat = (CustomerFactory(name=name) for name in ["Amy Parent", "Ben Parent", "Cat Parent"])
     page = as_user(manager)
     open_view_all(page)
@@ -207,7 +209,9 @@ def test_managers_edit_details_in_a_dialog(as_user, manager, live_server, screen
     assert (amy.email, amy.phone) == ("amy@example.com", "01632 960000")
 
 
-def test_the_pages_reached_without_javascript_are_accessible(as_user, manager, live_server, screenshot, assert_accessible):
+def test_the_pages_reached_without_javascript_are_accessible(
+    as_user, manager, live_server, screenshot, assert_accessible
+):
     amy = CustomerFactory(name="Amy Parent")
     page = as_user(manager)
     page.goto(f"{live_server.url}/customers/matching/?q=Amy&tag=&outstanding=")

@@ -5,7 +5,9 @@ import pytest
 pytestmark = pytest.mark.browser
 
 
-def test_it_opens_each_menu_with_its_toggle_and_remembers_it(as_user, staff, live_server, screenshot, assert_accessible):
+def test_it_opens_each_menu_with_its_toggle_and_remembers_it(
+    as_user, staff, live_server, screenshot, assert_accessible
+):
     page = as_user(staff)
     page.get_by_role("button", name="Billing menu").click()
     billing_menu = page.locator("#menu-billing")

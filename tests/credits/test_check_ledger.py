@@ -80,7 +80,10 @@ def test_it_finds_an_invoice_total_written_behind_the_triggers_back(ledger):
 def test_it_finds_a_payment_the_invoice_does_not_know_about(ledger):
     second = ledger["second"]
     with guards_off():
-        sql("INSERT INTO billing_payment (invoice_id, amount, date, method, created_at) VALUES (%s, 30, now(), 'cash', now())", [second.pk])
+        sql(
+            "INSERT INTO billing_payment (invoice_id, amount, date, method, created_at) VALUES (%s, 30, now(), 'cash', now())",
+            [second.pk],
+        )
     out = failing_check_ledger()
     assert f"Invoice {second}: paid is 20.00 but the rows say 50.00" in out
     assert "payments and credits (200.00) exceed the lines (200.00)" not in out
@@ -108,7 +111,10 @@ def test_it_finds_an_assignment_removed_without_its_triggers(ledger):
 def test_it_finds_an_over_assigned_credit_and_an_over_settled_invoice(ledger):
     credit, second = ledger["credit"], ledger["second"]
     with guards_off():
-        sql("INSERT INTO credits_creditassignment (credit_id, invoice_id, amount, created_at) VALUES (%s, %s, 40, now())", [credit.pk, second.pk])
+        sql(
+            "INSERT INTO credits_creditassignment (credit_id, invoice_id, amount, created_at) VALUES (%s, %s, 40, now())",
+            [credit.pk, second.pk],
+        )
     out = failing_check_ledger()
     assert "its assignments (290.00) exceed its amount (250.00)" in out
     assert f"Invoice {second}: credited is 150.00 but the rows say 190.00" in out
@@ -135,7 +141,9 @@ def test_it_finds_an_assignment_across_customers_and_one_to_a_void_invoice(ledge
 def test_it_finds_a_batch_whose_total_is_not_count_times_amount(ledger):
     batch = ledger["batch"]
     sql("SET CONSTRAINTS ALL IMMEDIATE")  # run the pending foreign-key checks, which ALTER TABLE will not wait for
-    sql("ALTER TABLE credits_creditbatch DROP CONSTRAINT batch_total_is_count_times_amount")  # undone with the test's transaction
+    sql(
+        "ALTER TABLE credits_creditbatch DROP CONSTRAINT batch_total_is_count_times_amount"
+    )  # undone with the test's transaction
     with guards_off():
         sql("UPDATE credits_creditbatch SET total = 1 WHERE id = %s", [batch.pk])
     out = failing_check_ledger()

@@ -64,7 +64,12 @@ def test_it_adds_a_credit(customer, staff):
     credit = credits.add_credit(customer, "250.00", date="2026-01-15", reason="cancelled_class", note="Storm", by=staff)
     credit.refresh_from_db()
     assert (credit.customer, credit.amount, credit.date) == (customer, D("250.00"), datetime.date(2026, 1, 15))
-    assert (credit.reason, credit.note, credit.auto_apply, credit.created_by) == ("cancelled_class", "Storm", True, staff)
+    assert (credit.reason, credit.note, credit.auto_apply, credit.created_by) == (
+        "cancelled_class",
+        "Storm",
+        True,
+        staff,
+    )
     assert (credit.assigned, credit.remaining, credit.status) == (D("0.00"), D("250.00"), "unassigned")
 
 
@@ -76,7 +81,14 @@ def test_it_records_who_added_a_credit_in_history(customer, staff):
 
 @pytest.mark.parametrize(
     ("amount", "expected"),
-    [(D("12.50"), "12.50"), (12, "12.00"), ("12.50", "12.50"), ("£12.50", "12.50"), (" 12.5 ", "12.50"), ("£1,234.50", "1234.50")],
+    [
+        (D("12.50"), "12.50"),
+        (12, "12.00"),
+        ("12.50", "12.50"),
+        ("£12.50", "12.50"),
+        (" 12.5 ", "12.50"),
+        ("£1,234.50", "1234.50"),
+    ],
 )
 def test_it_accepts_an_amount_as_decimal_int_or_text(customer, amount, expected):
     assert credits.add_credit(customer, amount).amount == D(expected)
@@ -163,7 +175,13 @@ def test_it_adds_the_same_credit_to_every_customer_of_a_queryset(manager):
     ballet = CustomerFactory.create_batch(3, tags=["Ballet Tue 4pm"])
     CustomerFactory(tags=["Swim Sat 9am"])
     batch = credits.add_bulk_credits(
-        Customer.objects.tagged("Ballet Tue 4pm"), "20.00", date="2026-01-10", reason="cancelled_class", note="Snow", auto_apply=False, by=manager
+        Customer.objects.tagged("Ballet Tue 4pm"),
+        "20.00",
+        date="2026-01-10",
+        reason="cancelled_class",
+        note="Snow",
+        auto_apply=False,
+        by=manager,
     )
     assert (batch.count, batch.total, batch.amount, batch.created_by) == (3, D("60.00"), D("20.00"), manager)
     made = Credit.objects.filter(batch=batch)
@@ -242,7 +260,9 @@ def test_it_returns_the_first_batch_when_the_same_key_comes_again(db):
 @pytest.mark.usefixtures("keep_staff_groups")  # before transactional_db, so it tidies up after the flush
 def test_it_creates_one_batch_when_two_bulk_submits_with_one_key_race(transactional_db):
     CustomerFactory.create_batch(5)
-    results = run_together([lambda: credits.add_bulk_credits(Customer.objects.all(), "5.00", idempotency_key="bulk-race")] * 8)
+    results = run_together(
+        [lambda: credits.add_bulk_credits(Customer.objects.all(), "5.00", idempotency_key="bulk-race")] * 8
+    )
     assert all(isinstance(r, CreditBatch) for r in results), results
     assert {r.pk for r in results} == {CreditBatch.objects.get().pk}
     assert Credit.objects.count() == 5
@@ -264,7 +284,12 @@ def test_it_modifies_a_credit_and_bumps_its_version(customer, staff):
 def test_it_leaves_fields_that_are_not_given_alone(customer):
     credit = credit_for(customer, "50.00", reason="refund", note="Keep")
     updated = credits.update_credit(credit, note="Changed")
-    assert (updated.amount, updated.reason, updated.note, updated.auto_apply) == (D("50.00"), "refund", "Changed", False)
+    assert (updated.amount, updated.reason, updated.note, updated.auto_apply) == (
+        D("50.00"),
+        "refund",
+        "Changed",
+        False,
+    )
 
 
 def test_it_lowers_a_credit_to_exactly_what_is_assigned(customer):
@@ -323,7 +348,10 @@ def test_it_splits_a_credit_across_two_invoices(customer, staff):
     credit = credit_for(customer, "250.00")
     first, second = invoice_for(customer, "100.00"), invoice_for(customer, "200.00")
     made = credits.assign_credit(credit, {first: "100.00", second: "150.00"}, by=staff)
-    assert sorted((a.invoice_id, a.amount, a.created_by) for a in made) == [(first.pk, D("100.00"), staff), (second.pk, D("150.00"), staff)]
+    assert sorted((a.invoice_id, a.amount, a.created_by) for a in made) == [
+        (first.pk, D("100.00"), staff),
+        (second.pk, D("150.00"), staff),
+    ]
     credit.refresh_from_db()
     first.refresh_from_db()
     second.refresh_from_db()
@@ -522,7 +550,9 @@ def test_it_applies_oldest_credit_first_by_id_when_dates_tie(customer):
     invoice = invoice_for(customer, "50.00")
     first, second = credit_for(customer, "40.00", auto_apply=True), credit_for(customer, "40.00", auto_apply=True)
     assert credits.apply_available_credit(invoice) == D("50.00")
-    assert list(Credit.objects.filter(pk__in=[first.pk, second.pk]).order_by("id").values_list("remaining", flat=True)) == [
+    assert list(
+        Credit.objects.filter(pk__in=[first.pk, second.pk]).order_by("id").values_list("remaining", flat=True)
+    ) == [
         D("0.00"),
         D("30.00"),
     ]

@@ -34,7 +34,9 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 def ledger() -> dict:
     """Counts and sums of everything a credit screen can write, history included: any write changes it."""
     return {
-        "credits": Credit.objects.aggregate(n=Count("id"), amount=Sum("amount"), assigned=Sum("assigned"), version=Sum("version")),
+        "credits": Credit.objects.aggregate(
+            n=Count("id"), amount=Sum("amount"), assigned=Sum("assigned"), version=Sum("version")
+        ),
         "assignments": CreditAssignment.objects.aggregate(n=Count("id"), amount=Sum("amount")),
         "batches": CreditBatch.objects.aggregate(n=Count("id"), undone=Count("undone_at")),
         "events": Events.objects.count(),
@@ -51,22 +53,41 @@ def followed_messages(response) -> list[str]:
 
 
 def credit_form(who, **changes) -> dict:
-    data = {"customer": who.pk, "date": timezone.localdate().isoformat(), "amount": "250.00", "reason": "cancelled_class",
-            "note": "", "auto_apply": "on", "idempotency_key": uuid.uuid4().hex}
+    data = {
+        "customer": who.pk,
+        "date": timezone.localdate().isoformat(),
+        "amount": "250.00",
+        "reason": "cancelled_class",
+        "note": "",
+        "auto_apply": "on",
+        "idempotency_key": uuid.uuid4().hex,
+    }
     data.update(changes)
     return {key: value for key, value in data.items() if value is not None}
 
 
 def bulk_form(**changes) -> dict:
-    data = {"date": timezone.localdate().isoformat(), "amount": "20.00", "reason": "goodwill", "note": "Snow day",
-            "auto_apply": "on", "idempotency_key": uuid.uuid4().hex}
+    data = {
+        "date": timezone.localdate().isoformat(),
+        "amount": "20.00",
+        "reason": "goodwill",
+        "note": "Snow day",
+        "auto_apply": "on",
+        "idempotency_key": uuid.uuid4().hex,
+    }
     data.update(changes)
     return {key: value for key, value in data.items() if value is not None}
 
 
 def edit_form(credit, **changes) -> dict:
-    data = {"date": credit.date.isoformat(), "amount": f"{credit.amount}", "reason": credit.reason, "note": credit.note,
-            "auto_apply": "on" if credit.auto_apply else "", "version": credit.version}
+    data = {
+        "date": credit.date.isoformat(),
+        "amount": f"{credit.amount}",
+        "reason": credit.reason,
+        "note": credit.note,
+        "auto_apply": "on" if credit.auto_apply else "",
+        "version": credit.version,
+    }
     data.update(changes)
     return {key: value for key, value in data.items() if value not in (None, "")}
 
@@ -163,8 +184,13 @@ def test_it_refuses_a_user_without_credit_permissions(client, customer):
 
     client.force_login(UserFactory(username="nobody"))
     credit = credit_for(customer)
-    for url in [reverse("credits:list"), reverse("credits:add"), reverse("credits:detail", args=[credit.pk]),
-                reverse("credits:assign", args=[credit.pk]), reverse("credits:export")]:
+    for url in [
+        reverse("credits:list"),
+        reverse("credits:add"),
+        reverse("credits:detail", args=[credit.pk]),
+        reverse("credits:assign", args=[credit.pk]),
+        reverse("credits:export"),
+    ]:
         assert client.get(url).status_code == 403, url
 
 
@@ -181,8 +207,15 @@ def test_it_shows_the_add_credit_form_with_today_and_auto_apply_on(staff_client)
     response = staff_client.get(reverse("credits:add"))
     assert response.status_code == 200
     page = text(response)
-    for words in ["Customer", "Payment date", "Amount", "Reason", "Note",
-                  "Apply the remaining balance automatically to the next invoice", ">Create<"]:
+    for words in [
+        "Customer",
+        "Payment date",
+        "Amount",
+        "Reason",
+        "Note",
+        "Apply the remaining balance automatically to the next invoice",
+        ">Create<",
+    ]:
         assert words in page
     assert f'value="{timezone.localdate().isoformat()}"' in page
     assert 'type="date"' in page
@@ -198,7 +231,13 @@ def test_it_adds_a_credit_and_says_so(staff_client, customer, staff):
     assert response.status_code == 303
     assert response["Location"] == reverse("credits:detail", args=[credit.pk])
     assert (credit.customer, credit.amount, credit.reason, credit.note, credit.auto_apply, credit.created_by) == (
-        customer, Decimal("250.00"), "cancelled_class", "Half term", True, staff)
+        customer,
+        Decimal("250.00"),
+        "cancelled_class",
+        "Half term",
+        True,
+        staff,
+    )
     page = staff_client.get(response["Location"])
     assert "Credit of £250.00 added for Amy Parent." in text(page)
 
@@ -210,9 +249,13 @@ def test_it_keeps_auto_apply_off_when_unticked(staff_client, customer):
 
 def test_it_goes_back_to_a_safe_next_page_only(staff_client, customer):
     billing_tab = f"/customers/{customer.pk}/billing/"
-    response = staff_client.post(f"{reverse('credits:add')}?customer={customer.pk}", {**credit_form(customer), "next": billing_tab})
+    response = staff_client.post(
+        f"{reverse('credits:add')}?customer={customer.pk}", {**credit_form(customer), "next": billing_tab}
+    )
     assert response["Location"] == billing_tab
-    response = staff_client.post(reverse("credits:add"), {**credit_form(customer, amount="5.00"), "next": "https://evil.example/steal"})
+    response = staff_client.post(
+        reverse("credits:add"), {**credit_form(customer, amount="5.00"), "next": "https://evil.example/steal"}
+    )
     assert response["Location"] == Credit.objects.order_by("-id").first().get_absolute_url()
 
 
@@ -281,7 +324,9 @@ def test_it_points_out_an_identical_credit_sent_again_from_a_fresh_form(staff_cl
 
 def test_it_fixes_the_customer_when_opened_from_a_profile(staff_client, customer):
     other = CustomerFactory(name="Zed Other")
-    response = staff_client.get(f"{reverse('credits:add')}?customer={customer.pk}&next=/customers/{customer.pk}/billing/")
+    response = staff_client.get(
+        f"{reverse('credits:add')}?customer={customer.pk}&next=/customers/{customer.pk}/billing/"
+    )
     page = text(response)
     assert "Amy Parent" in page and 'id="customer-search"' not in page
     assert f'<input type="hidden" name="customer" value="{customer.pk}">' in page
@@ -331,7 +376,9 @@ def test_it_finds_customers_as_you_type(staff_client, customer):
 
 
 def test_it_says_when_nobody_matches_and_keeps_the_chosen_customer(staff_client, customer):
-    response = staff_client.get(reverse("credits:customer_search"), {"customer_q": "zzz", "customer": customer.pk}, **HTMX)
+    response = staff_client.get(
+        reverse("credits:customer_search"), {"customer_q": "zzz", "customer": customer.pk}, **HTMX
+    )
     page = text(response)
     assert "Amy Parent" in page and "checked" in page
     response = staff_client.get(reverse("credits:customer_search"), {"customer_q": "zzz"}, **HTMX)
@@ -384,7 +431,9 @@ def test_it_counts_all_matching_customers_of_the_list_filter(manager_client, bal
 
 
 def test_it_updates_the_summary_as_you_choose(manager_client, ballet, swim):
-    response = manager_client.get(reverse("credits:bulk"), {"all_matching": "1", "tag": "Swim Sat 10am", "amount": "20"}, **HTMX)
+    response = manager_client.get(
+        reverse("credits:bulk"), {"all_matching": "1", "tag": "Swim Sat 10am", "amount": "20"}, **HTMX
+    )
     page = text(response)
     assert response.status_code == 200 and "<html" not in page
     assert "2 customers × £20.00 = <strong>£40.00</strong>" in page
@@ -455,7 +504,9 @@ def test_it_refuses_a_bad_choice_of_customers(manager_client, ballet, selection,
 @pytest.mark.parametrize(("amount", "message"), BAD_AMOUNTS)
 def test_it_refuses_a_bad_bulk_amount(manager_client, ballet, amount, message):
     before = ledger()
-    response = manager_client.post(reverse("credits:bulk"), {"customer": [c.pk for c in ballet], **bulk_form(amount=amount)})
+    response = manager_client.post(
+        reverse("credits:bulk"), {"customer": [c.pk for c in ballet], **bulk_form(amount=amount)}
+    )
     assert response.status_code == 422 and message in text(response)
     assert ledger() == before
 
@@ -502,7 +553,15 @@ def test_it_shows_the_batch(staff_client, batch, ballet):
     response = staff_client.get(reverse("credits:batch_detail", args=[batch.pk]))
     page = text(response)
     assert response.status_code == 200
-    for words in ["Bulk batch #", "maria.manager", "£20.00", "£60.00", "Goodwill", "Snow day", *[c.name for c in ballet]]:
+    for words in [
+        "Bulk batch #",
+        "maria.manager",
+        "£20.00",
+        "£60.00",
+        "Goodwill",
+        "Snow day",
+        *[c.name for c in ballet],
+    ]:
         assert words in page
     assert ">Undo<" not in page  # staff may look, not undo
 
@@ -524,7 +583,8 @@ def test_the_batch_page_query_count_does_not_grow_with_credits(staff_client, man
     small = credits.add_bulk_credits(CustomerFactory.create_batch(3), "5.00", by=manager)
     large = credits.add_bulk_credits(CustomerFactory.create_batch(30), "5.00", by=manager)
     assert queries(staff_client, reverse("credits:batch_detail", args=[small.pk])) == queries(
-        staff_client, reverse("credits:batch_detail", args=[large.pk]))
+        staff_client, reverse("credits:batch_detail", args=[large.pk])
+    )
 
 
 def test_it_undoes_a_batch_after_confirmation(manager_client, batch):
@@ -544,7 +604,9 @@ def test_it_refuses_to_undo_a_batch_with_an_assigned_credit(manager_client, batc
     before = ledger()
     response = manager_client.post(reverse("credits:batch_undo", args=[batch.pk]))
     assert response.status_code == 422
-    assert "1 of this batch's credits is already assigned to invoices. Remove those assignments first." in text(response)
+    assert "1 of this batch's credits is already assigned to invoices. Remove those assignments first." in text(
+        response
+    )
     assert ledger() == before
 
 
@@ -568,8 +630,18 @@ def test_it_lists_credits_with_their_figures(staff_client, customer, staff):
     credit = credit_for(customer, "250.00", by=staff, reason="refund")
     credits.assign_credit(credit, {invoice_for(customer, "100.00"): "100.00"})
     page = text(staff_client.get(reverse("credits:list")))
-    for words in ["Amy Parent", "£250.00", "£100.00", "£150.00", '<span class="badge badge-part_assigned">Part-assigned</span>',
-                  "Refund", "sam.staff", credit.get_absolute_url(), ">Add Credit<", "Export CSV"]:
+    for words in [
+        "Amy Parent",
+        "£250.00",
+        "£100.00",
+        "£150.00",
+        '<span class="badge badge-part_assigned">Part-assigned</span>',
+        "Refund",
+        "sam.staff",
+        credit.get_absolute_url(),
+        ">Add Credit<",
+        "Export CSV",
+    ]:
         assert words in page
     assert "Add Bulk Credits" not in page  # managers only
 
@@ -638,7 +710,16 @@ def test_it_exports_the_filtered_credits_as_csv(staff_client, customer, staff):
     assert rows[0] == ["Date", "Customer", "Amount", "Assigned", "Remaining", "Status", "Reason", "Created by"]
     assert rows[1:] == [
         [timezone.localdate().isoformat(), "'=HYPERLINK(evil)", "9.99", "0.00", "9.99", "Unassigned", "Other", ""],
-        [timezone.localdate().isoformat(), "Amy Parent", "250.00", "100.00", "150.00", "Part-assigned", "Cancelled class", "sam.staff"],
+        [
+            timezone.localdate().isoformat(),
+            "Amy Parent",
+            "250.00",
+            "100.00",
+            "150.00",
+            "Part-assigned",
+            "Cancelled class",
+            "sam.staff",
+        ],
     ]
 
 
@@ -657,8 +738,18 @@ def test_the_export_query_count_does_not_grow_with_rows(staff_client):
 def test_it_shows_a_credit(staff_client, a_credit):
     response = staff_client.get(reverse("credits:detail", args=[a_credit.pk]))
     page = text(response)
-    for words in ["Credit for", "Amy Parent", "£250.00", "Unassigned", "Payment date", ">Details<", ">Assignments<", ">History<",
-                  'aria-current="page">Details<', ">Modify<"]:
+    for words in [
+        "Credit for",
+        "Amy Parent",
+        "£250.00",
+        "Unassigned",
+        "Payment date",
+        ">Details<",
+        ">Assignments<",
+        ">History<",
+        'aria-current="page">Details<',
+        ">Modify<",
+    ]:
         assert words in page
     assert ">Delete<" not in page  # managers only
 
@@ -675,10 +766,18 @@ def test_it_shows_the_modify_form_with_the_version(staff_client, a_credit):
 
 
 def test_it_modifies_a_credit(staff_client, a_credit):
-    response = staff_client.post(reverse("credits:edit", args=[a_credit.pk]),
-                             edit_form(a_credit, amount="300.00", note="Two classes", reason="goodwill"), follow=True)
+    response = staff_client.post(
+        reverse("credits:edit", args=[a_credit.pk]),
+        edit_form(a_credit, amount="300.00", note="Two classes", reason="goodwill"),
+        follow=True,
+    )
     a_credit.refresh_from_db()
-    assert (a_credit.amount, a_credit.note, a_credit.reason, a_credit.version) == (Decimal("300.00"), "Two classes", "goodwill", 2)
+    assert (a_credit.amount, a_credit.note, a_credit.reason, a_credit.version) == (
+        Decimal("300.00"),
+        "Two classes",
+        "goodwill",
+        2,
+    )
     assert "Credit for Amy Parent modified." in text(response)
 
 
@@ -755,7 +854,9 @@ def test_it_deletes_a_credit_and_reopens_its_invoices(manager_client, split):
 
 
 def test_it_returns_to_a_safe_next_after_deleting(manager_client, a_credit, customer):
-    response = manager_client.post(reverse("credits:delete", args=[a_credit.pk]), {"next": f"/customers/{customer.pk}/billing/"})
+    response = manager_client.post(
+        reverse("credits:delete", args=[a_credit.pk]), {"next": f"/customers/{customer.pk}/billing/"}
+    )
     assert response["Location"] == f"/customers/{customer.pk}/billing/"
 
 
@@ -765,7 +866,9 @@ def test_it_returns_to_a_safe_next_after_deleting(manager_client, a_credit, cust
 def test_it_lists_a_credits_assignments(staff_client, split):
     credit, autumn, spring = split
     page = text(staff_client.get(reverse("credits:assignments", args=[credit.pk])))
-    assert str(autumn) in page and str(spring) in page and "£100.00" in page and "£150.00" in page and "sam.staff" in page
+    assert (
+        str(autumn) in page and str(spring) in page and "£100.00" in page and "£150.00" in page and "sam.staff" in page
+    )
     assert page.count(">Remove<") == 2
     assert "Nothing left to assign." in page
 
@@ -778,7 +881,9 @@ def test_the_assignments_tab_query_count_does_not_grow_with_rows(staff_client, c
 
     few, many = credit_split_over(3), credit_split_over(30)
     for tab in ["credits:assignments", "credits:history", "credits:detail"]:
-        assert queries(staff_client, reverse(tab, args=[few.pk])) == queries(staff_client, reverse(tab, args=[many.pk])), tab
+        assert queries(staff_client, reverse(tab, args=[few.pk])) == queries(
+            staff_client, reverse(tab, args=[many.pk])
+        ), tab
 
 
 def test_it_removes_an_assignment(staff_client, split):
@@ -821,7 +926,9 @@ def test_it_assigns_a_credit_split_over_two_invoices(staff_client, a_credit, cus
 
 def test_it_redirects_the_page_after_an_htmx_assign(staff_client, a_credit, customer):
     autumn = invoice_for(customer, "100.00")
-    response = staff_client.post(reverse("credits:assign", args=[a_credit.pk]), {f"invoice-{autumn.pk}": "40", "invoice-0": ""}, **HTMX)
+    response = staff_client.post(
+        reverse("credits:assign", args=[a_credit.pk]), {f"invoice-{autumn.pk}": "40", "invoice-0": ""}, **HTMX
+    )
     assert response["HX-Redirect"] == reverse("credits:assignments", args=[a_credit.pk])
 
 
@@ -829,7 +936,9 @@ def test_it_redirects_the_page_after_an_htmx_assign(staff_client, a_credit, cust
 def test_it_puts_a_bad_amount_next_to_its_invoice(staff_client, a_credit, customer, amount, message):
     autumn, spring = invoice_for(customer, "100.00"), invoice_for(customer, "150.00")
     before = ledger()
-    response = staff_client.post(reverse("credits:assign", args=[a_credit.pk]), {f"invoice-{autumn.pk}": "10", f"invoice-{spring.pk}": amount})
+    response = staff_client.post(
+        reverse("credits:assign", args=[a_credit.pk]), {f"invoice-{autumn.pk}": "10", f"invoice-{spring.pk}": amount}
+    )
     assert response.status_code == 422
     page = text(response)
     assert message in page
@@ -861,7 +970,9 @@ def test_it_refuses_more_than_the_credit_has_left(staff_client, customer, staff)
     credit = credit_for(customer, "50.00", by=staff)
     a, b = invoice_for(customer, "40.00"), invoice_for(customer, "40.00")
     before = ledger()
-    response = staff_client.post(reverse("credits:assign", args=[credit.pk]), {f"invoice-{a.pk}": "40", f"invoice-{b.pk}": "40"})
+    response = staff_client.post(
+        reverse("credits:assign", args=[credit.pk]), {f"invoice-{a.pk}": "40", f"invoice-{b.pk}": "40"}
+    )
     assert response.status_code == 422
     assert "That assigns £80.00, but the credit has only £50.00 left to assign." in text(response)
     assert ledger() == before
@@ -871,7 +982,9 @@ def test_it_refuses_another_customers_invoice(staff_client, a_credit, customer):
     theirs = invoice_for(CustomerFactory(name="Ben Other"), "100.00")
     ours = invoice_for(customer, "100.00")
     before = ledger()
-    response = staff_client.post(reverse("credits:assign", args=[a_credit.pk]), {f"invoice-{theirs.pk}": "50", f"invoice-{ours.pk}": "10"})
+    response = staff_client.post(
+        reverse("credits:assign", args=[a_credit.pk]), {f"invoice-{theirs.pk}": "50", f"invoice-{ours.pk}": "10"}
+    )
     assert response.status_code == 422
     assert f"{theirs} belongs to another customer." in text(response)
     assert ledger() == before

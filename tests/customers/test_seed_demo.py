@@ -63,8 +63,15 @@ LEDGER_MISMATCHES = {
 }
 
 
-SEQUENCED = ["customers_customer", "billing_invoice", "billing_invoiceline", "billing_payment", "credits_credit",
-             "credits_creditassignment", "credits_creditbatch"]
+SEQUENCED = [
+    "customers_customer",
+    "billing_invoice",
+    "billing_invoiceline",
+    "billing_payment",
+    "credits_credit",
+    "credits_creditassignment",
+    "credits_creditbatch",
+]
 
 
 def ledger_mismatches() -> dict[str, int]:
@@ -147,7 +154,12 @@ class TestDemo:
     def test_it_makes_one_undoable_goodwill_batch_for_a_class(self, demo):
         batch = CreditBatch.objects.get()
         swimmers = Customer.objects.tagged("Swim Sat 10am").count()
-        assert (batch.reason, batch.amount, batch.count, batch.is_undone) == ("goodwill", Decimal("10.00"), swimmers, False)
+        assert (batch.reason, batch.amount, batch.count, batch.is_undone) == (
+            "goodwill",
+            Decimal("10.00"),
+            swimmers,
+            False,
+        )
         assert not batch.credits.filter(assigned__gt=0).exists()
 
     def test_it_spreads_dates_over_the_last_months(self, demo):
@@ -158,7 +170,9 @@ class TestDemo:
     def test_it_records_who_did_it_in_history(self, demo):
         assert credit_events().filter(pgh_label="insert", pgh_context__metadata__username="staff").exists()
         assert credit_events().filter(pgh_label="delete", pgh_context__metadata__username="manager").exists()
-        assert credit_events().filter(pgh_label="insert", batch__isnull=False).count() == CreditBatch.objects.get().count
+        assert (
+            credit_events().filter(pgh_label="insert", batch__isnull=False).count() == CreditBatch.objects.get().count
+        )
 
     def test_it_keeps_the_ledger_consistent(self, demo):
         assert ledger_mismatches() == {}

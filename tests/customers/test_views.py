@@ -114,7 +114,10 @@ class TestList:
         CustomerFactory(tags=["Ballet Tue 4pm", "Tap Wed 5pm"])
         client.force_login(staff)
         html = client.get(self.url).content.decode()
-        assert '<datalist id="tag-suggestions"><option value="Ballet Tue 4pm"></option><option value="Tap Wed 5pm"></option></datalist>' in html
+        assert (
+            '<datalist id="tag-suggestions"><option value="Ballet Tue 4pm"></option><option value="Tap Wed 5pm"></option></datalist>'
+            in html
+        )
 
     def test_tag_suggestions_are_kept_for_a_minute(self, client, staff):
         CustomerFactory(tags=["Ballet Tue 4pm"])
@@ -123,7 +126,10 @@ class TestList:
         CustomerFactory(tags=["Swim Sat 10am"])
         with CaptureQueriesContext(connection) as captured:
             html = client.get(self.url).content.decode()
-        assert not [query for query in captured if "unnest" in query["sql"]] and '<option value="Swim Sat 10am">' not in html
+        assert (
+            not [query for query in captured if "unnest" in query["sql"]]
+            and '<option value="Swim Sat 10am">' not in html
+        )
         cache.clear()
         assert '<option value="Swim Sat 10am">' in client.get(self.url).content.decode()
 
@@ -147,7 +153,9 @@ class TestList:
         for name in ["Carol", "Alice", "Bob"]:
             CustomerFactory(name=name)
         client.force_login(staff)
-        names = lambda params: [row.record.name for row in client.get(self.url, params).context["table"].page.object_list]  # noqa: E731
+        names = lambda params: [
+            row.record.name for row in client.get(self.url, params).context["table"].page.object_list
+        ]  # noqa: E731
         assert names({}) == ["Alice", "Bob", "Carol"]
         assert names({"sort": "-name"}) == ["Carol", "Bob", "Alice"]
 
@@ -186,11 +194,17 @@ class TestList:
     def test_managers_get_labelled_checkboxes_and_group_actions(self, client, manager, customer):
         client.force_login(manager)
         html = client.get(self.url, {"q": "Amy", "tag": "Ballet Tue 4pm"}).content.decode()
-        assert f'<input type="checkbox" name="customer" value="{customer.pk}" id="select-{customer.pk}" class="select-row" form="group-form">' in html
+        assert (
+            f'<input type="checkbox" name="customer" value="{customer.pk}" id="select-{customer.pk}" class="select-row" form="group-form">'
+            in html
+        )
         assert f'<label for="select-{customer.pk}" class="visually-hidden">Select Amy Parent</label>' in html
         assert '<label for="select-page" class="visually-hidden">Select all on this page</label>' in html
         assert '<form id="group-form" method="get" action="/billing/credits/bulk/"' in html
-        assert "<summary class=\"button\">Group Actions</summary>" in html and '<button type="submit">Create Credit</button>' in html
+        assert (
+            '<summary class="button">Group Actions</summary>' in html
+            and '<button type="submit">Create Credit</button>' in html
+        )
         # "All matching" sends the filter the table shows.
         assert '<input type="hidden" name="q" value="Amy" disabled data-all-matching>' in html
         assert '<input type="hidden" name="tag" value="Ballet Tue 4pm" disabled data-all-matching>' in html
@@ -201,7 +215,10 @@ class TestList:
         assert 'id="matching"' not in client.get(self.url).content.decode()
         for _ in range(25):
             CustomerFactory()
-        assert 'id="matching" hx-get="/customers/matching/?q=&amp;tag=&amp;outstanding="' in client.get(self.url).content.decode()
+        assert (
+            'id="matching" hx-get="/customers/matching/?q=&amp;tag=&amp;outstanding="'
+            in client.get(self.url).content.decode()
+        )
 
     def test_its_query_count_does_not_grow_with_rows(self, client, manager):
         families(2)
@@ -240,7 +257,10 @@ class TestMatching:
         response = client.get(self.url, {"tag": "Swim Sat 10am", "outstanding": "true"}, **HTMX)
         html = response.content.decode()
         assert "<html" not in html
-        assert '<button type="button" class="link-button" data-select-matching data-count="3">Select all 3 matching</button>' in html
+        assert (
+            '<button type="button" class="link-button" data-select-matching data-count="3">Select all 3 matching</button>'
+            in html
+        )
 
     def test_without_javascript_it_links_all_matching_to_bulk_credits(self, client, manager):
         families(2)
@@ -276,7 +296,11 @@ class TestAdd:
     def test_htmx_gets_just_the_form(self, client, staff):
         client.force_login(staff)
         html = client.get(self.url, **HTMX).content.decode()
-        assert "<html" not in html and html.strip().startswith('<form id="customer-form"') and 'name="idempotency_key"' in html
+        assert (
+            "<html" not in html
+            and html.strip().startswith('<form id="customer-form"')
+            and 'name="idempotency_key"' in html
+        )
 
     def test_staff_add_a_customer(self, client, staff):
         client.force_login(staff)
@@ -284,7 +308,12 @@ class TestAdd:
         customer = Customer.objects.get()
         assert response.status_code == 303
         assert response.url == f"/customers/{customer.pk}/"
-        assert (customer.name, customer.email, customer.phone, customer.notes) == ("Beth Parent", "beth@example.com", "07700 900123", "Prefers email.")
+        assert (customer.name, customer.email, customer.phone, customer.notes) == (
+            "Beth Parent",
+            "beth@example.com",
+            "07700 900123",
+            "Prefers email.",
+        )
         assert customer.tags == ["Ballet Tue 4pm", "swim sat 10am"]
         assert [str(m) for m in get_messages(response.wsgi_request)] == ["Beth Parent added."]
 
@@ -353,7 +382,10 @@ class TestDetails:
         assert "<h1>Amy Parent" in html and customer.email in html and customer.phone in html
         assert '<span class="label">Outstanding total</span><span class="value">£1,234.50</span>' in html
         assert '<span class="label">Available credit</span><span class="value">£250.00</span>' in html
-        assert f'<a id="tab-details" href="/customers/{customer.pk}/" hx-get="/customers/{customer.pk}/" hx-target="#profile-tab" hx-push-url="true" aria-current="page">Details</a>' in html
+        assert (
+            f'<a id="tab-details" href="/customers/{customer.pk}/" hx-get="/customers/{customer.pk}/" hx-target="#profile-tab" hx-push-url="true" aria-current="page">Details</a>'
+            in html
+        )
         assert 'aria-current="page">Billing' not in html
 
     def test_it_is_a_404_for_an_unknown_customer(self, client, staff):
@@ -402,7 +434,10 @@ class TestBilling:
     def test_an_unpaid_invoice_reads_awaiting_payment(self, client, staff, customer):
         invoice_for(customer, "15.00")
         client.force_login(staff)
-        assert '<span class="badge badge-unpaid">Awaiting payment</span>' in client.get(self.url(customer)).content.decode()
+        assert (
+            '<span class="badge badge-unpaid">Awaiting payment</span>'
+            in client.get(self.url(customer)).content.decode()
+        )
 
     def test_add_credit_opens_the_single_credit_form_for_this_customer(self, client, staff, customer):
         client.force_login(staff)
@@ -414,7 +449,9 @@ class TestBilling:
         from django.contrib.auth.models import Permission
 
         viewer = UserFactory()
-        viewer.user_permissions.set(Permission.objects.filter(codename__in=["view_customer", "view_invoice", "view_credit"]))
+        viewer.user_permissions.set(
+            Permission.objects.filter(codename__in=["view_customer", "view_invoice", "view_credit"])
+        )
         client.force_login(viewer)
         html = client.get(self.url(customer)).content.decode()
         assert "No invoices yet." in html and "/billing/add-credit/?customer=" not in html
@@ -434,7 +471,7 @@ class TestBilling:
         # The invoices' second page keeps the credits' page, and the other way round.
         html = client.get(self.url(customer) + "?invoices=2&credits=2").content.decode()
         assert numbers[0] in html and numbers[1] not in html
-        assert f'/billing/credits/{credits[0].pk}/' in html and f'/billing/credits/{credits[2].pk}/' not in html
+        assert f"/billing/credits/{credits[0].pk}/" in html and f"/billing/credits/{credits[2].pk}/" not in html
         assert 'href="?invoices=1&amp;credits=2"' in html and 'href="?invoices=2&amp;credits=1"' in html
 
     def test_a_page_out_of_range_or_not_a_number_shows_a_real_page(self, client, staff, customer, monkeypatch):
@@ -531,7 +568,11 @@ class TestEdit:
         assert response.status_code == 303
         assert response.url == f"/customers/{customer.pk}/"
         customer.refresh_from_db()
-        assert (customer.name, customer.email, customer.tags) == ("Amy Parent-Jones", "beth@example.com", ["Tap Wed 5pm"])
+        assert (customer.name, customer.email, customer.tags) == (
+            "Amy Parent-Jones",
+            "beth@example.com",
+            ["Tap Wed 5pm"],
+        )
 
     def test_bad_input_is_refused_and_nothing_changes(self, client, manager, customer):
         client.force_login(manager)

@@ -31,8 +31,16 @@ SELECT
     (SELECT COALESCE(SUM(credited), 0) FROM billing_invoice),
     (SELECT COALESCE(SUM(amount), 0) FROM billing_payment)
 """
-MONEY_NAMES = ["credit amount", "credit assigned", "assignments", "batch totals", "invoice total", "invoice paid",
-               "invoice credited", "payments"]
+MONEY_NAMES = [
+    "credit amount",
+    "credit assigned",
+    "assignments",
+    "batch totals",
+    "invoice total",
+    "invoice paid",
+    "invoice credited",
+    "payments",
+]
 
 
 def snapshot_tables() -> list[str]:

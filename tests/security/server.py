@@ -65,8 +65,13 @@ def collectstatic() -> None:
     sources = [path for path in (ROOT / "static").rglob("*") if path.is_file()]
     if manifest.exists() and all(path.stat().st_mtime < manifest.stat().st_mtime for path in sources):
         return
-    subprocess.run([sys.executable, "manage.py", "collectstatic", "--no-input", "-v", "0"], cwd=ROOT,
-                   env=production_env(), check=True, timeout=120)
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--no-input", "-v", "0"],
+        cwd=ROOT,
+        env=production_env(),
+        check=True,
+        timeout=120,
+    )
 
 
 def free_port() -> int:
@@ -82,9 +87,24 @@ class Gunicorn:
         self.port = free_port()
         self.log = tempfile.NamedTemporaryFile(prefix="sb-security-gunicorn-", suffix=".log", delete=False)
         command = [
-            sys.executable, "-m", "gunicorn", "billing_site.wsgi:application", "--bind", f"{HOST}:{self.port}",
-            "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
-            "--timeout", "30", "--graceful-timeout", "3", "--backlog", "256",
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "billing_site.wsgi:application",
+            "--bind",
+            f"{HOST}:{self.port}",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--worker-class",
+            "gthread",
+            "--timeout",
+            "30",
+            "--graceful-timeout",
+            "3",
+            "--backlog",
+            "256",
             "--no-control-socket",  # one shared ~/.gunicorn/gunicorn.ctl would tangle parallel servers
         ]
         env = production_env(DJANGO_CONN_MAX_AGE=str(conn_max_age))
@@ -171,8 +191,15 @@ class Response:
     set_cookies: list[str] = field(default_factory=list)
 
 
-def request(method: str, base: str, path: str, *, body: str | None = None, headers: dict[str, str] | None = None,
-            timeout: float = 30) -> Response:
+def request(
+    method: str,
+    base: str,
+    path: str,
+    *,
+    body: str | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = 30,
+) -> Response:
     """One HTTP request on its own connection (so threads never share one); redirects are not followed."""
     parsed = urllib.parse.urlsplit(base)
     conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=timeout)
@@ -180,7 +207,9 @@ def request(method: str, base: str, path: str, *, body: str | None = None, heade
         conn.request(method, path, body=body.encode() if body is not None else None, headers=headers or {})
         raw = conn.getresponse()
         data = raw.read().decode(errors="replace")
-        return Response(raw.status, {k.lower(): v for k, v in raw.getheaders()}, data, raw.headers.get_all("Set-Cookie") or [])
+        return Response(
+            raw.status, {k.lower(): v for k, v in raw.getheaders()}, data, raw.headers.get_all("Set-Cookie") or []
+        )
     finally:
         conn.close()
 
@@ -209,7 +238,9 @@ class Browser:
 
     def post(self, path: str, data: dict | list, **kwargs) -> Response:
         body = urllib.parse.urlencode(data, doseq=True)
-        headers = self._headers({"Content-Type": "application/x-www-form-urlencoded", "X-CSRFToken": self.cookies.get("csrftoken", "")})
+        headers = self._headers(
+            {"Content-Type": "application/x-www-form-urlencoded", "X-CSRFToken": self.cookies.get("csrftoken", "")}
+        )
         return self._keep(request("POST", self.base, path, body=body, headers=headers, **kwargs))
 
     def log_in(self, username: str, password: str) -> Browser:

@@ -29,7 +29,14 @@ from tests.security.test_bad_input import bulk_form, credit_form, customer_form,
 # Left out on purpose: the Django admin (superusers only, Django's own checks), and the auth views a
 # visitor must reach before logging in (log in, log out, the password-reset emails).
 SKIPPED_PREFIXES = ("admin/",)
-SKIPPED_NAMES = {"login", "logout", "password_reset", "password_reset_done", "password_reset_confirm", "password_reset_complete"}
+SKIPPED_NAMES = {
+    "login",
+    "logout",
+    "password_reset",
+    "password_reset_done",
+    "password_reset_confirm",
+    "password_reset_complete",
+}
 
 ANYONE = frozenset({"nobody", "staff", "manager", "superuser"})  # any logged-in account, even one with no role
 STAFF = frozenset({"staff", "manager", "superuser"})  # Billing staff and up: PRODUCT.md's first row
@@ -105,9 +112,21 @@ def url_for(name: str, w) -> str:
         return reverse(name, args=[w.batch.pk])
     if name.startswith("customers:") and name not in {"customers:list", "customers:add", "customers:matching"}:
         return reverse(name, args=[w.amy.pk])
-    if name in {"billing:invoice_detail", "billing:invoice_history", "billing:invoice_apply_credit", "billing:invoice_void"}:
+    if name in {
+        "billing:invoice_detail",
+        "billing:invoice_history",
+        "billing:invoice_apply_credit",
+        "billing:invoice_void",
+    }:
         return reverse(name, args=[w.open.pk])
-    if name in {"credits:detail", "credits:edit", "credits:delete", "credits:assignments", "credits:assign", "credits:history"}:
+    if name in {
+        "credits:detail",
+        "credits:edit",
+        "credits:delete",
+        "credits:assignments",
+        "credits:assign",
+        "credits:history",
+    }:
         return reverse(name, args=[w.credit.pk])
     return reverse(name)
 
@@ -115,7 +134,11 @@ def url_for(name: str, w) -> str:
 def valid_post(name: str, w) -> dict:
     """A POST that writes when its sender may do it: so that a 403 with nothing written proves the refusal."""
     return {
-        "password_change": lambda: {"old_password": PASSWORD, "new_password1": "a much newer passphrase", "new_password2": "a much newer passphrase"},
+        "password_change": lambda: {
+            "old_password": PASSWORD,
+            "new_password1": "a much newer passphrase",
+            "new_password2": "a much newer passphrase",
+        },
         "customers:add": lambda: customer_form(),
         "customers:edit": lambda: customer_form(name="Amy Renamed"),
         "billing:invoice_add": lambda: invoice_form(w.amy),
@@ -135,7 +158,10 @@ def valid_post(name: str, w) -> dict:
 def test_every_url_of_the_project_has_a_rule():
     """A new page must be added to RULES (with who may use it) before this suite passes."""
     found = project_urls()
-    assert set(found) == set(RULES), {"not in RULES": set(found) - set(RULES), "no longer a URL": set(RULES) - set(found)}
+    assert set(found) == set(RULES), {
+        "not in RULES": set(found) - set(RULES),
+        "no longer a URL": set(RULES) - set(found),
+    }
     assert len(found) == len(set(found)), "two patterns share a name"
 
 
@@ -170,7 +196,9 @@ def test_each_role_gets_exactly_what_product_md_allows(world, name):
             before = db_snapshot()
             with transaction.atomic():
                 data = valid_post(name, world) if method == "POST" and "POST" in rule.methods else {}
-                response = client.generic(method, url, data=_encoded(data), content_type="application/x-www-form-urlencoded")
+                response = client.generic(
+                    method, url, data=_encoded(data), content_type="application/x-www-form-urlencoded"
+                )
                 status = response.status_code
                 if method not in rule.methods:
                     # A method the page does not answer: refused either way (405, or 403 where the role is checked first).
@@ -185,7 +213,9 @@ def test_each_role_gets_exactly_what_product_md_allows(world, name):
                     assert_unchanged(before)
                 else:
                     assert status in (200, 302, 303), (role, method, status, page_text(response)[:1500])
-                    assert db_snapshot() != before, f"{role}'s allowed POST to {name} wrote nothing: the payload is not valid"
+                    assert db_snapshot() != before, (
+                        f"{role}'s allowed POST to {name} wrote nothing: the payload is not valid"
+                    )
                 transaction.set_rollback(True)
 
 
@@ -216,8 +246,10 @@ def test_a_credit_cannot_be_assigned_to_another_customers_invoice(world):
 def test_a_batch_credit_cannot_go_to_an_invoice_of_another_customer_of_the_batch(world):
     client = logged_in(world.manager)
     before = db_snapshot()
-    response = client.post(reverse("credits:assign", args=[world.batch_ben.pk]),
-                           {f"invoice-{world.open.pk}": "5.00", f"invoice-{world.ben_open.pk}": "1.00"})
+    response = client.post(
+        reverse("credits:assign", args=[world.batch_ben.pk]),
+        {f"invoice-{world.open.pk}": "5.00", f"invoice-{world.ben_open.pk}": "1.00"},
+    )
     assert response.status_code == 422
     assert f"{world.open} belongs to another customer." in page_text(response)
     assert_unchanged(before)
@@ -233,7 +265,9 @@ def test_an_assignment_cannot_be_removed_through_another_credits_page(world):
 
 def test_a_payment_goes_to_the_invoice_in_the_address_not_one_slipped_into_the_form(world):
     client = logged_in(world.staff)
-    response = client.post(f"{reverse('billing:payment_add')}?invoice={world.open.pk}", payment_form(world.ben_open, amount="3.00"))
+    response = client.post(
+        f"{reverse('billing:payment_add')}?invoice={world.open.pk}", payment_form(world.ben_open, amount="3.00")
+    )
     assert response.status_code == 303
     assert list(Payment.objects.filter(amount=Decimal("3.00")).values_list("invoice_id", flat=True)) == [world.open.pk]
 
@@ -247,8 +281,9 @@ def test_a_credit_opened_from_a_profile_stays_with_that_customer(world):
 
 def test_an_invoice_opened_from_a_profile_stays_with_that_customer(world):
     client = logged_in(world.staff)
-    response = client.post(f"{reverse('billing:invoice_add')}?customer={world.amy.pk}",
-                           invoice_form(world.ben, ("Swim", "1", "12.34")))
+    response = client.post(
+        f"{reverse('billing:invoice_add')}?customer={world.amy.pk}", invoice_form(world.ben, ("Swim", "1", "12.34"))
+    )
     assert response.status_code == 303
     assert list(Invoice.objects.filter(total=Decimal("12.34")).values_list("customer_id", flat=True)) == [world.amy.pk]
 
@@ -258,9 +293,23 @@ def test_an_invoice_opened_from_a_profile_stays_with_that_customer(world):
 
 def extras(w, **more) -> dict:
     """Fields no form offers, set to what an attacker would like."""
-    return {"assigned": "999.00", "status": "fully_assigned", "customer": w.ben.pk, "created_by": w.superuser.pk, "total": "1.00",
-            "paid": "999.00", "credited": "999.00", "version": "99", "batch": w.batch.pk, "archived": "on", "count": "99",
-            "remaining": "0.00", "voided_at": "2020-01-01", "is_superuser": "on", **more}
+    return {
+        "assigned": "999.00",
+        "status": "fully_assigned",
+        "customer": w.ben.pk,
+        "created_by": w.superuser.pk,
+        "total": "1.00",
+        "paid": "999.00",
+        "credited": "999.00",
+        "version": "99",
+        "batch": w.batch.pk,
+        "archived": "on",
+        "count": "99",
+        "remaining": "0.00",
+        "voided_at": "2020-01-01",
+        "is_superuser": "on",
+        **more,
+    }
 
 
 def test_extra_fields_cannot_shape_a_new_credit(world):
@@ -268,16 +317,28 @@ def test_extra_fields_cannot_shape_a_new_credit(world):
     data = {**extras(world), **credit_form(world.amy, amount="12.00")}
     assert client.post(reverse("credits:add"), data).status_code == 303
     credit = Credit.objects.get(amount=Decimal("12.00"))
-    assert (credit.customer_id, credit.assigned, credit.status, credit.created_by_id, credit.batch_id, credit.version) == (
-        world.amy.pk, Decimal("0.00"), "unassigned", world.staff.pk, None, 1)
+    assert (
+        credit.customer_id,
+        credit.assigned,
+        credit.status,
+        credit.created_by_id,
+        credit.batch_id,
+        credit.version,
+    ) == (world.amy.pk, Decimal("0.00"), "unassigned", world.staff.pk, None, 1)
 
 
 def test_extra_fields_cannot_move_or_inflate_a_credit_being_modified(world):
     client = logged_in(world.staff)
-    before = Credit.objects.filter(pk=world.credit.pk).values("customer_id", "assigned", "created_by_id", "batch_id").get()
+    before = (
+        Credit.objects.filter(pk=world.credit.pk).values("customer_id", "assigned", "created_by_id", "batch_id").get()
+    )
     data = {**extras(world), **edit_form(world.credit, note="Edited")}
     assert client.post(reverse("credits:edit", args=[world.credit.pk]), data).status_code == 303
-    after = Credit.objects.filter(pk=world.credit.pk).values("customer_id", "assigned", "created_by_id", "batch_id", "note", "version").get()
+    after = (
+        Credit.objects.filter(pk=world.credit.pk)
+        .values("customer_id", "assigned", "created_by_id", "batch_id", "note", "version")
+        .get()
+    )
     assert after == {**before, "note": "Edited", "version": world.credit.version + 1}
 
 
@@ -286,8 +347,14 @@ def test_extra_fields_cannot_settle_a_new_invoice(world):
     data = {**extras(world), **invoice_form(world.amy, ("Tap", "1", "33.00"))}
     assert client.post(reverse("billing:invoice_add"), data).status_code == 303
     invoice = Invoice.objects.get(lines__description="Tap")
-    assert (invoice.customer_id, invoice.total, invoice.paid, invoice.status, invoice.voided_at, invoice.created_by_id) == (
-        world.amy.pk, Decimal("33.00"), Decimal("0.00"), "unpaid", None, world.staff.pk)
+    assert (
+        invoice.customer_id,
+        invoice.total,
+        invoice.paid,
+        invoice.status,
+        invoice.voided_at,
+        invoice.created_by_id,
+    ) == (world.amy.pk, Decimal("33.00"), Decimal("0.00"), "unpaid", None, world.staff.pk)
 
 
 def test_extra_fields_cannot_change_who_paid_or_which_invoice(world):
@@ -300,7 +367,10 @@ def test_extra_fields_cannot_change_who_paid_or_which_invoice(world):
 
 def test_extra_fields_cannot_redirect_an_assignment(world):
     client = logged_in(world.staff)
-    data = {**extras(world, credit=world.ben_credit.pk, invoice=world.ben_open.pk, amount="50.00"), f"invoice-{world.open2.pk}": "6.00"}
+    data = {
+        **extras(world, credit=world.ben_credit.pk, invoice=world.ben_open.pk, amount="50.00"),
+        f"invoice-{world.open2.pk}": "6.00",
+    }
     assert client.post(reverse("credits:assign", args=[world.credit.pk]), data).status_code == 303
     made = CreditAssignment.objects.get(amount=Decimal("6.00"))
     assert (made.credit_id, made.invoice_id, made.created_by_id) == (world.credit.pk, world.open2.pk, world.staff.pk)
@@ -312,23 +382,45 @@ def test_extra_fields_cannot_inflate_a_bulk_batch(world):
     data = {**extras(world), **bulk_form(world.amy, world.ben, amount="3.00")}
     assert client.post(reverse("credits:bulk"), data).status_code == 303
     batch = CreditBatch.objects.get(amount=Decimal("3.00"))
-    assert (batch.count, batch.total, batch.created_by_id, batch.undone_at) == (2, Decimal("6.00"), world.manager.pk, None)
-    assert sorted(batch.credits.values_list("assigned", "version", "created_by_id")) == [(Decimal("0.00"), 1, world.manager.pk)] * 2
+    assert (batch.count, batch.total, batch.created_by_id, batch.undone_at) == (
+        2,
+        Decimal("6.00"),
+        world.manager.pk,
+        None,
+    )
+    assert (
+        sorted(batch.credits.values_list("assigned", "version", "created_by_id"))
+        == [(Decimal("0.00"), 1, world.manager.pk)] * 2
+    )
 
 
 def test_extra_fields_cannot_archive_or_promote_through_the_customer_forms(world):
     client = logged_in(world.manager)
     assert client.post(reverse("customers:add"), {**extras(world), **customer_form(name="Cara New")}).status_code == 303
-    assert client.post(reverse("customers:edit", args=[world.amy.pk]), {**extras(world), **customer_form(name="Amy P")}).status_code == 303
-    assert list(Customer.objects.filter(name__in=["Cara New", "Amy P"]).values_list("archived", flat=True)) == [False, False]
+    assert (
+        client.post(
+            reverse("customers:edit", args=[world.amy.pk]), {**extras(world), **customer_form(name="Amy P")}
+        ).status_code
+        == 303
+    )
+    assert list(Customer.objects.filter(name__in=["Cara New", "Amy P"]).values_list("archived", flat=True)) == [
+        False,
+        False,
+    ]
     world.manager.refresh_from_db()
     assert not world.manager.is_superuser
 
 
 def test_extra_fields_cannot_reach_the_password_change_of_someone_else(world):
     client = logged_in(world.staff)
-    data = {"old_password": PASSWORD, "new_password1": "another long passphrase", "new_password2": "another long passphrase",
-            "username": world.manager.username, "user": world.manager.pk, "is_superuser": "on"}
+    data = {
+        "old_password": PASSWORD,
+        "new_password1": "another long passphrase",
+        "new_password2": "another long passphrase",
+        "username": world.manager.username,
+        "user": world.manager.pk,
+        "is_superuser": "on",
+    }
     assert client.post(reverse("password_change"), data).status_code == 302
     world.staff.refresh_from_db()
     world.manager.refresh_from_db()

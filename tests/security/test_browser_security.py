@@ -112,8 +112,12 @@ def test_the_same_post_with_the_token_goes_through(world):
     token = client.cookies["csrftoken"].value
     data = valid_post("credits:add", world)
     assert client.post(reverse("credits:add"), {**data, "csrfmiddlewaretoken": token}).status_code == 303
-    response = client.post(reverse("credits:assign", args=[world.credit.pk]), {f"invoice-{world.open2.pk}": "1.00"},
-                           HTTP_X_CSRFTOKEN=token, **HTMX)
+    response = client.post(
+        reverse("credits:assign", args=[world.credit.pk]),
+        {f"invoice-{world.open2.pk}": "1.00"},
+        HTTP_X_CSRFTOKEN=token,
+        **HTMX,
+    )
     assert response.status_code == 200 and response["HX-Redirect"]
 
 
@@ -138,7 +142,9 @@ def test_a_get_changes_nothing(world, name):
     url = url_for(name, world)
     before = db_snapshot()
     for headers in ({}, HTMX):
-        response = client.get(url, {"q": "Amy", "customer_q": "Amy", "invoice_q": "INV", "customer": world.amy.pk}, **headers)
+        response = client.get(
+            url, {"q": "Amy", "customer_q": "Amy", "invoice_q": "INV", "customer": world.amy.pk}, **headers
+        )
         assert response.status_code in (200, 302), (name, response.status_code)
     assert_unchanged(before)
 
@@ -212,7 +218,9 @@ def test_attacks_in_names_and_notes_render_inert_on_every_page_that_shows_them(w
             assert response.status_code == 200, url
             html = response.content.decode()
             assert_inert(html, url)
-            if not headers and url in shows:  # the whole page names the customer (an htmx fragment may be just a table or a tab)
+            if (
+                not headers and url in shows
+            ):  # the whole page names the customer (an htmx fragment may be just a table or a tab)
                 assert "Eve <script>alert(1)</script>" in page_text(response), f"{url} does not show the customer"
             assert "<script>alert(1)</script>" not in html and "<img src=x" not in html, url
 
@@ -220,7 +228,10 @@ def test_attacks_in_names_and_notes_render_inert_on_every_page_that_shows_them(w
 def test_the_pages_checked_above_really_show_the_attack_as_text(world, evil):
     """Each payload is on the customer's pages, escaped: visible to the reader, inert to the browser."""
     client = logged_in(world.manager)
-    for url in (reverse("customers:detail", args=[evil["customer"].pk]), reverse("credits:detail", args=[evil["credit"].pk])):
+    for url in (
+        reverse("customers:detail", args=[evil["customer"].pk]),
+        reverse("credits:detail", args=[evil["credit"].pk]),
+    ):
         response = client.get(url)
         html = response.content.decode()
         assert EVIL in page_text(response)
@@ -255,7 +266,9 @@ def test_every_page_has_a_strict_content_security_policy(world):
         if response.status_code != 200:
             continue
         policy = dict(
-            (part.split()[0], part.split()[1:]) for part in response["Content-Security-Policy"].split(";") if part.strip()
+            (part.split()[0], part.split()[1:])
+            for part in response["Content-Security-Policy"].split(";")
+            if part.strip()
         )
         assert policy["script-src"] == ["'self'"], (name, policy)
         assert "'unsafe-inline'" not in policy.get("style-src", []) and "'unsafe-eval'" not in str(policy), name
@@ -266,8 +279,14 @@ def test_every_page_has_a_strict_content_security_policy(world):
 
 
 def test_the_deploy_checklist_passes_with_production_settings(django_db_setup):
-    result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=ROOT,
-                            env=production_env(DJANGO_HTTPS=""), capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=production_env(DJANGO_HTTPS=""),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues (0 silenced)." in result.stdout, result.stdout + result.stderr
     assert "WARNING" not in result.stderr and "W0" not in result.stdout + result.stderr
@@ -276,7 +295,9 @@ def test_the_deploy_checklist_passes_with_production_settings(django_db_setup):
 def test_production_refuses_to_start_without_a_secret_key(django_db_setup):
     env = production_env(DJANGO_HTTPS="")
     del env["DJANGO_SECRET_KEY"]
-    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode != 0 and "DJANGO_SECRET_KEY must be set" in result.stderr
 
 
@@ -307,7 +328,9 @@ print(json.dumps(out))
 def test_over_https_cookies_are_secure_and_hsts_is_sent(django_db_setup):
     """Production settings (DEBUG off, so HTTPS on), the real middleware, a real login: in a subprocess, rolled back."""
     env = production_env(DJANGO_HTTPS="", DJANGO_ALLOWED_HOSTS="testserver")
-    result = subprocess.run([sys.executable, "-c", HTTPS_PROBE], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", HTTPS_PROBE], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     out = json.loads(result.stdout.strip().splitlines()[-1])
     assert out["plain"] == [301, "https://testserver/accounts/login/"]
@@ -317,13 +340,16 @@ def test_over_https_cookies_are_secure_and_hsts_is_sent(django_db_setup):
     assert out["session_cookie"].get("secure") is True and out["session_cookie"].get("httponly") is True, out
 
 
-@pytest.mark.parametrize("html", [
-    "<p>hi</p><script>alert(1)</script>",
-    '<input value="" onerror="alert(1)">',
-    "<img src=x onerror=alert(1)>",
-    '<span hx-get="/evil" hx-trigger="load"></span>',
-    "<button hx-on:click='alert(1)'>x</button>",
-])
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<p>hi</p><script>alert(1)</script>",
+        '<input value="" onerror="alert(1)">',
+        "<img src=x onerror=alert(1)>",
+        '<span hx-get="/evil" hx-trigger="load"></span>',
+        "<button hx-on:click='alert(1)'>x</button>",
+    ],
+)
 def test_the_inertness_check_catches_each_attack_when_it_is_not_escaped(html):
     with pytest.raises(AssertionError):
         assert_inert(html, "raw")

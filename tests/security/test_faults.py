@@ -36,7 +36,9 @@ END $$;
 CREATE TRIGGER sb_test_slow_bulk AFTER INSERT ON credits_credit REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION sb_test_slow_bulk();
 """
-DROP_TRIGGER = "DROP TRIGGER IF EXISTS sb_test_slow_bulk ON credits_credit; DROP FUNCTION IF EXISTS sb_test_slow_bulk();"
+DROP_TRIGGER = (
+    "DROP TRIGGER IF EXISTS sb_test_slow_bulk ON credits_credit; DROP FUNCTION IF EXISTS sb_test_slow_bulk();"
+)
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +46,9 @@ def server(django_db_setup, django_db_blocker):
     """gunicorn, whose database sessions notice within 100 ms that their client is gone (set before it connects)."""
     collectstatic()
     with django_db_blocker.unblock(), connection.cursor() as cursor:
-        cursor.execute(f'ALTER DATABASE "{connection.settings_dict["NAME"]}" SET client_connection_check_interval = 100')
+        cursor.execute(
+            f'ALTER DATABASE "{connection.settings_dict["NAME"]}" SET client_connection_check_interval = 100'
+        )
     running = Gunicorn(workers=2, threads=4)
     yield running
     running.stop()
@@ -114,8 +118,16 @@ def a_manager(server) -> Browser:
 
 
 def bulk_form(people) -> dict:
-    return {"customer": [p.pk for p in people], "date": timezone.localdate().isoformat(), "amount": "12.50", "reason": "goodwill",
-            "note": SLOW_NOTE, "auto_apply": "on", "idempotency_key": uuid.uuid4().hex, "expected_count": str(len(people))}
+    return {
+        "customer": [p.pk for p in people],
+        "date": timezone.localdate().isoformat(),
+        "amount": "12.50",
+        "reason": "goodwill",
+        "note": SLOW_NOTE,
+        "auto_apply": "on",
+        "idempotency_key": uuid.uuid4().hex,
+        "expected_count": str(len(people)),
+    }
 
 
 def nothing_partial() -> None:
@@ -183,8 +195,10 @@ def test_database_connections_dropped_between_requests_are_replaced_without_an_e
     for _ in range(8):
         assert manager.get("/billing/credits/").status == 200
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() "
-                       "AND pid <> pg_backend_pid()")
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        )
         assert cursor.fetchone()[0] >= 1
     statuses = [manager.get("/billing/credits/").status for _ in range(8)]
     assert statuses == [200] * 8, server.output()

@@ -33,9 +33,19 @@ from tests.security.server import Browser, Gunicorn, Response, collectstatic, se
 
 REQUESTS = int(os.environ.get("SOAK_REQUESTS", "50"))
 # What a refused request may say: the credit or the invoice has run out (checked in Python, or by the database's rules).
-ASSIGN_REFUSALS = ("left to assign", "has only", "is already paid.", "That is more than the credit has left to assign.",
-                   "Someone else changed this")
-PAY_REFUSALS = ("outstanding on", "This invoice is already paid.", "That is more than the invoice has outstanding.", "Someone else changed this")
+ASSIGN_REFUSALS = (
+    "left to assign",
+    "has only",
+    "is already paid.",
+    "That is more than the credit has left to assign.",
+    "Someone else changed this",
+)
+PAY_REFUSALS = (
+    "outstanding on",
+    "This invoice is already paid.",
+    "That is more than the invoice has outstanding.",
+    "Someone else changed this",
+)
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +82,9 @@ def all_at_once(jobs) -> list[Response | Exception]:
 
 def errors_in(response: Response) -> list[str]:
     """The messages a refused form shows (next to a field or above the form)."""
-    return [html.unescape(text) for text in re.findall(r'<p class="error"[^>]*>(.*?)</p>', response.body, re.S)] or [response.body[-3000:]]
+    return [html.unescape(text) for text in re.findall(r'<p class="error"[^>]*>(.*?)</p>', response.body, re.S)] or [
+        response.body[-3000:]
+    ]
 
 
 def person(server, *groups: str) -> tuple[object, Browser]:
@@ -91,10 +103,18 @@ def test_staff_racing_over_http_never_over_assign_lose_an_update_or_see_a_500(se
     today = timezone.localdate().isoformat()
 
     def assign(i: int):
-        return lambda: sessions[i % 4].post(f"/billing/credits/{credit.pk}/assignments/add/", {f"invoice-{invoices[i % 5].pk}": "10.00"})
+        return lambda: sessions[i % 4].post(
+            f"/billing/credits/{credit.pk}/assignments/add/", {f"invoice-{invoices[i % 5].pk}": "10.00"}
+        )
 
     def pay(i: int):
-        data = {"invoice": bill.pk, "amount": "7.00", "date": today, "method": "card", "idempotency_key": uuid.uuid4().hex}
+        data = {
+            "invoice": bill.pk,
+            "amount": "7.00",
+            "date": today,
+            "method": "card",
+            "idempotency_key": uuid.uuid4().hex,
+        }
         return lambda: sessions[i % 4].post("/billing/payments/new/", data)
 
     results = all_at_once([assign(i) for i in range(REQUESTS)] + [pay(i) for i in range(REQUESTS)])
@@ -118,7 +138,9 @@ def test_staff_racing_over_http_never_over_assign_lose_an_update_or_see_a_500(se
     assert CreditAssignment.objects.filter(credit=credit).count() == assigned_ok
     for invoice in Invoice.objects.filter(pk__in=[i.pk for i in invoices]):
         assert invoice.credited <= invoice.total
-    assert bill.paid == Payment.objects.filter(invoice=bill).aggregate(s=Sum("amount"))["s"] == Decimal("7.00") * paid_ok
+    assert (
+        bill.paid == Payment.objects.filter(invoice=bill).aggregate(s=Sum("amount"))["s"] == Decimal("7.00") * paid_ok
+    )
     assert paid_ok == 14 and bill.outstanding == Decimal("2.00")
     assert_ledger_clean()
     out = io.StringIO()
@@ -130,8 +152,15 @@ def test_staff_racing_over_http_never_over_assign_lose_an_update_or_see_a_500(se
 def test_the_same_add_credit_form_from_two_tabs_at_once_makes_one_credit(server, transactional_db):
     amy = CustomerFactory()
     _, tab = person(server, "Billing staff")
-    form = {"customer": amy.pk, "date": timezone.localdate().isoformat(), "amount": "25.00", "reason": "goodwill", "note": "Two tabs",
-            "auto_apply": "on", "idempotency_key": uuid.uuid4().hex}
+    form = {
+        "customer": amy.pk,
+        "date": timezone.localdate().isoformat(),
+        "amount": "25.00",
+        "reason": "goodwill",
+        "note": "Two tabs",
+        "auto_apply": "on",
+        "idempotency_key": uuid.uuid4().hex,
+    }
     results = all_at_once([lambda: tab.post("/billing/add-credit/", form) for _ in range(2)])
     assert [r.status for r in results] == [303, 303], results
     assert results[0].headers["location"] == results[1].headers["location"]
@@ -144,8 +173,16 @@ def test_the_same_add_credit_form_from_two_tabs_at_once_makes_one_credit(server,
 def test_the_same_bulk_credit_form_from_two_tabs_at_once_makes_one_batch(server, transactional_db):
     people = CustomerFactory.create_batch(3)
     _, tab = person(server, "Managers")
-    form = {"customer": [p.pk for p in people], "date": timezone.localdate().isoformat(), "amount": "5.00", "reason": "goodwill",
-            "note": "Snow day", "auto_apply": "on", "idempotency_key": uuid.uuid4().hex, "expected_count": "3"}
+    form = {
+        "customer": [p.pk for p in people],
+        "date": timezone.localdate().isoformat(),
+        "amount": "5.00",
+        "reason": "goodwill",
+        "note": "Snow day",
+        "auto_apply": "on",
+        "idempotency_key": uuid.uuid4().hex,
+        "expected_count": "3",
+    }
     results = all_at_once([lambda: tab.post("/billing/credits/bulk/", form) for _ in range(2)])
     assert [r.status for r in results] == [303, 303], results
     results = [tab.post("/billing/credits/bulk/", form) for _ in range(5)]

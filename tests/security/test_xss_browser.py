@@ -34,7 +34,9 @@ FOREIGN_ATTRIBUTES = """
 
 @pytest.mark.usefixtures("keep_staff_groups")
 def test_stored_attacks_never_run_in_the_browser(page, live_server, transactional_db):
-    manager = UserFactory(username="maria.manager", first_name="Mallory <img src=x onerror=alert(2)>", groups=["Managers"])
+    manager = UserFactory(
+        username="maria.manager", first_name="Mallory <img src=x onerror=alert(2)>", groups=["Managers"]
+    )
     eve = CustomerFactory(name=EVIL, email="eve@example.com", notes=EVIL, tags=PAYLOADS)
     invoice = invoice_for(eve, "90.00")
     lined = billing.create_invoice(eve, [(EVIL[:200], 1, "20.00")], by=manager)
@@ -48,7 +50,9 @@ def test_stored_attacks_never_run_in_the_browser(page, live_server, transactiona
     blocked: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     page.on("request", lambda request: fetched.append(request.url) if "evil" in request.url else None)
-    page.on("console", lambda message: blocked.append(message.text) if "Content Security Policy" in message.text else None)
+    page.on(
+        "console", lambda message: blocked.append(message.text) if "Content Security Policy" in message.text else None
+    )
 
     page.goto(f"{live_server.url}/accounts/login/")
     page.get_by_label("Username").fill(manager.username)

@@ -89,14 +89,29 @@ def _rows(sql: str) -> Iterator[tuple]:
 
 
 def _differences(pairs: dict[str, tuple[object, object]]) -> str:
-    return ", ".join(f"{name} is {stored} but the rows say {expected}" for name, (stored, expected) in pairs.items() if stored != expected)
+    return ", ".join(
+        f"{name} is {stored} but the rows say {expected}"
+        for name, (stored, expected) in pairs.items()
+        if stored != expected
+    )
 
 
 def find_mismatches() -> Iterator[str]:
     """Every disagreement between a stored figure and the rows it summarises, as a sentence."""
-    for number, total, e_total, paid, e_paid, credited, e_credited, outstanding, e_outstanding, status, e_status, void in _rows(
-        INVOICE_MISMATCHES
-    ):
+    for (
+        number,
+        total,
+        e_total,
+        paid,
+        e_paid,
+        credited,
+        e_credited,
+        outstanding,
+        e_outstanding,
+        status,
+        e_status,
+        void,
+    ) in _rows(INVOICE_MISMATCHES):
         detail = _differences(
             {
                 "total": (total, e_total),
@@ -107,16 +122,22 @@ def find_mismatches() -> Iterator[str]:
             }
         )
         if e_paid + e_credited > e_total:
-            detail = ", ".join(filter(None, [detail, f"payments and credits ({e_paid + e_credited}) exceed the lines ({e_total})"]))
+            detail = ", ".join(
+                filter(None, [detail, f"payments and credits ({e_paid + e_credited}) exceed the lines ({e_total})"])
+            )
         if void and e_paid + e_credited > 0:
             detail = ", ".join(filter(None, [detail, "it is void but still has payments or credits"]))
         yield f"Invoice INV-{number:06d}: {detail}"
     for pk, amount, assigned, e_assigned, remaining, e_remaining, status, e_status in _rows(CREDIT_MISMATCHES):
-        detail = _differences({"assigned": (assigned, e_assigned), "remaining": (remaining, e_remaining), "status": (status, e_status)})
+        detail = _differences(
+            {"assigned": (assigned, e_assigned), "remaining": (remaining, e_remaining), "status": (status, e_status)}
+        )
         if e_assigned > amount:
             detail = ", ".join(filter(None, [detail, f"its assignments ({e_assigned}) exceed its amount ({amount})"]))
         yield f"Credit #{pk}: {detail}"
-    for pk, credit_id, invoice_id, no_credit, no_invoice, credit_customer, invoice_customer in _rows(ASSIGNMENT_MISMATCHES):
+    for pk, credit_id, invoice_id, no_credit, no_invoice, credit_customer, invoice_customer in _rows(
+        ASSIGNMENT_MISMATCHES
+    ):
         if no_credit or no_invoice:
             detail = f"credit #{credit_id} or invoice id {invoice_id} does not exist"
         elif credit_customer != invoice_customer:
@@ -150,5 +171,7 @@ class Command(BaseCommand):
                 self.stdout.write(message)
             invoices, credits = _count("billing_invoice"), _count("credits_credit")
         if found:
-            raise CommandError(f"Ledger has {found} mismatch{'es' if found != 1 else ''} ({invoices} invoices, {credits} credits checked).")
+            raise CommandError(
+                f"Ledger has {found} mismatch{'es' if found != 1 else ''} ({invoices} invoices, {credits} credits checked)."
+            )
         self.stdout.write(self.style.SUCCESS(f"Ledger OK: {invoices} invoices, {credits} credits checked"))

@@ -1,8 +1,8 @@
 """Fill an empty database with a believable studio, or a large one for benchmarks.
 
-    manage.py seed_demo                      # ~300 families through the real services, two logins
-    manage.py seed_demo --customers 1000000 --invoices 5000000 --credits 2000000   # fast bulk load
-    manage.py seed_demo --reset-passwords    # new passwords for the two logins (creates them if missing)
+manage.py seed_demo                      # ~300 families through the real services, two logins
+manage.py seed_demo --customers 1000000 --invoices 5000000 --credits 2000000   # fast bulk load
+manage.py seed_demo --reset-passwords    # new passwords for the two logins (creates them if missing)
 """
 
 from __future__ import annotations
@@ -48,7 +48,9 @@ def count(value: str) -> int:
 
 
 class Command(BaseCommand):
-    help = "Fill an empty database with a demo studio and two logins (manager, staff); size options make a large set fast."
+    help = (
+        "Fill an empty database with a demo studio and two logins (manager, staff); size options make a large set fast."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--customers", type=count, help="Bulk fast path: this many customers (e.g. 1000000).")
@@ -56,10 +58,14 @@ class Command(BaseCommand):
         parser.add_argument("--credits", type=count, help="Bulk fast path: credits (default 2 per customer).")
         parser.add_argument("--seed", type=int, default=2024, help="Random seed: the same seed gives the same data.")
         parser.add_argument(
-            "--reset-passwords", action="store_true", help="Only set new random passwords for the manager and staff logins, and print them."
+            "--reset-passwords",
+            action="store_true",
+            help="Only set new random passwords for the manager and staff logins, and print them.",
         )
 
-    def handle(self, *args, customers=None, invoices=None, credits=None, seed=2024, reset_passwords=False, **options) -> None:
+    def handle(
+        self, *args, customers=None, invoices=None, credits=None, seed=2024, reset_passwords=False, **options
+    ) -> None:
         if reset_passwords:
             self.print_logins(ensure_logins(reset=True))
             return
@@ -96,14 +102,18 @@ class Command(BaseCommand):
     def print_logins(self, passwords: dict[str, str]) -> None:
         if len(passwords) == len(LOGINS):
             self.stdout.write(
-                self.style.SUCCESS(f"Log in at {SITE} as manager / {passwords['manager']} or staff / {passwords['staff']}")
+                self.style.SUCCESS(
+                    f"Log in at {SITE} as manager / {passwords['manager']} or staff / {passwords['staff']}"
+                )
             )
             return
         for username, password in passwords.items():
             self.stdout.write(self.style.SUCCESS(f"Log in at {SITE} as {username} / {password}"))
         missing = [name for name in LOGINS if not User.objects.filter(username=name).exists()]
         if missing:
-            self.stdout.write(f"There is no {' or '.join(missing)} login yet: `python manage.py seed_demo --reset-passwords` creates them.")
+            self.stdout.write(
+                f"There is no {' or '.join(missing)} login yet: `python manage.py seed_demo --reset-passwords` creates them."
+            )
         elif not passwords:
             self.stdout.write(
                 f"Log in at {SITE} as manager or staff. Their passwords were printed when they were created; "
