@@ -153,9 +153,10 @@ class TestList:
         for name in ["Carol", "Alice", "Bob"]:
             CustomerFactory(name=name)
         client.force_login(staff)
-        names = lambda params: [
-            row.record.name for row in client.get(self.url, params).context["table"].page.object_list
-        ]  # noqa: E731
+
+        def names(params):
+            return [row.record.name for row in client.get(self.url, params).context["table"].page.object_list]
+
         assert names({}) == ["Alice", "Bob", "Carol"]
         assert names({"sort": "-name"}) == ["Carol", "Bob", "Alice"]
 
