@@ -93,7 +93,7 @@ def search_text() -> str:
 def measure(size: Size, fx: Fixtures, requests: int) -> list[Row]:
     from django.test import Client
 
-    from customers.views import PER_PAGE as VIEW_PER_PAGE
+    from accounts.views import PER_PAGE as VIEW_PER_PAGE
 
     assert VIEW_PER_PAGE == PER_PAGE
     manager, admin = Client(), Client()

@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 
 import django_filters
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from .models import Invoice, InvoiceStatus, Payment, PaymentMethod
+from customers.filters import CustomerFilter
+
+from .models import OPEN_STATUSES, Invoice, InvoiceStatus, Payment, PaymentMethod
 
 # "INV-001005", "inv1005", "1005": what people type for an invoice number.
 _NUMBER_RE = re.compile(r"^(?:INV-?)?0*([0-9]{1,18})$", re.IGNORECASE | re.ASCII)
@@ -53,3 +55,15 @@ class PaymentFilter(django_filters.FilterSet):
 
     def search(self, queryset, name, value):
         return search_invoices(queryset, value, prefix="invoice__")
+
+
+class CustomerListFilter(CustomerFilter):
+    """Customers › View All's filter, and bulk credits' "all matching": search, class tag, has outstanding balance."""
+
+    outstanding = django_filters.BooleanFilter(method="filter_outstanding", label="Has outstanding balance")
+
+    def filter_outstanding(self, queryset, name, value):
+        if value is None:
+            return queryset
+        has_open = Exists(Invoice.objects.filter(customer=OuterRef("pk"), status__in=OPEN_STATUSES))
+        return queryset.filter(has_open) if value else queryset.exclude(has_open)

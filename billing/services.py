@@ -2,7 +2,8 @@
 
 The same design as `credits.services`: every write locks the customer first, checks the rules
 to give a clear `ValidationError`, and leaves the final word to the database's triggers and
-CHECK constraints. A new invoice takes the customer's auto-apply credits straight away.
+CHECK constraints. A new invoice takes the customer's auto-apply credits straight away, through
+`billing.settlement` (credits sit above billing, so billing asks rather than imports).
 """
 
 from __future__ import annotations
@@ -18,21 +19,12 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from billing_site.ledger import (
-    INVOICE_GONE,  # noqa: F401 - billing.INVOICE_GONE, as before
-    NO_CUSTOMERS,
-    check_choice,
-    check_date,
-    customer_ids_sql,
-    ledger_write,
-    lock_customer,
-    lock_invoice_customer,
-)
+from billing_site.ledger import check_choice, check_date, ledger_write
 from billing_site.money import MAX_AMOUNT, format_money, parse_amount
-from credits.models import Credit
-from credits.services import apply_available_credit
 from customers.models import Customer
+from customers.services import NO_CUSTOMERS, customer_ids_sql, lock_customer
 
+from . import settlement
 from .models import Invoice, InvoiceLine, InvoiceStatus, Payment, PaymentMethod
 
 DEFAULT_TERMS_DAYS = 14
@@ -41,6 +33,17 @@ MAX_QUANTITY = 10_000
 NO_LINES = "Add at least one line."
 INVOICE_VOID = "This invoice is void."
 INVOICE_PAID = "This invoice is already paid."
+INVOICE_GONE = "That invoice does not exist."
+
+
+def lock_invoice_customer(invoice: Invoice | int) -> tuple[int, int]:
+    """Lock the customer of an invoice (first, like every ledger write); returns the invoice's and the customer's pk."""
+    pk = invoice.pk if isinstance(invoice, Invoice) else invoice
+    customer_id = Invoice.objects.filter(pk=pk).values_list("customer_id", flat=True).first()
+    if customer_id is None:
+        raise ValidationError(INVOICE_GONE)
+    lock_customer(customer_id)
+    return pk, customer_id
 
 
 def _check_lines(lines: Iterable[tuple[str, int, Decimal | int | str]]) -> list[InvoiceLine]:
@@ -100,7 +103,7 @@ def create_invoice(
     for line in checked:
         line.invoice = invoice
     InvoiceLine.objects.bulk_create(checked)
-    apply_available_credit(invoice, by=by)
+    settlement.current().apply(invoice, by=by)
     invoice.refresh_from_db()
     return invoice
 
@@ -138,7 +141,6 @@ def record_payment(
 def void_invoice(invoice: Invoice, *, by=None) -> Invoice:
     """Void an invoice that has no payments; the credits assigned to it are released."""
     pk, _ = lock_invoice_customer(invoice)
-    list(Credit.objects.filter(assignments__invoice_id=pk).select_for_update().order_by("id").values_list("id"))
     locked = Invoice.objects.select_for_update().get(pk=pk)
     if locked.status == InvoiceStatus.VOID:
         raise ValidationError("This invoice is already void.")
@@ -146,7 +148,7 @@ def void_invoice(invoice: Invoice, *, by=None) -> Invoice:
         raise ValidationError(
             f"{format_money(locked.paid)} has been paid on this invoice, so it cannot be voided. Refund the payments first."
         )
-    locked.credit_assignments.all().delete()
+    settlement.current().release(pk)
     locked.voided_at = timezone.now()
     locked.voided_by = by
     locked.save(update_fields=["voided_at", "voided_by"])
@@ -229,30 +231,7 @@ def create_invoices(
             """,
             [value for line in checked for value in (line.description, line.quantity, line.unit_price)],
         )
-        cursor.execute(
-            """
-            SELECT count(*) FROM (
-                SELECT c.id FROM credits_credit c JOIN invoice_run r ON r.customer_id = c.customer_id
-                WHERE c.auto_apply AND c.remaining > 0 ORDER BY c.id FOR NO KEY UPDATE OF c
-            ) locked
-            """
-        )
-        # Oldest credit first: each credit covers what the older ones left of its customer's invoice.
-        cursor.execute(
-            """
-            INSERT INTO credits_creditassignment (credit_id, invoice_id, amount, created_at, created_by_id)
-            SELECT credit_id, invoice_id, LEAST(remaining, outstanding - covered_before), now(), %s
-            FROM (
-                SELECT c.id AS credit_id, r.id AS invoice_id, c.remaining, i.outstanding,
-                       SUM(c.remaining) OVER (PARTITION BY c.customer_id ORDER BY c.date, c.id) - c.remaining AS covered_before
-                FROM invoice_run r
-                JOIN billing_invoice i ON i.id = r.id
-                JOIN credits_credit c ON c.customer_id = r.customer_id AND c.auto_apply AND c.remaining > 0
-            ) allocation
-            WHERE covered_before < outstanding
-            """,
-            [by_id],
-        )
+        settlement.current().apply_to_run(cursor, by_id=by_id)
         cursor.execute(
             "SELECT count(*), COALESCE(SUM(i.total), 0), COALESCE(SUM(i.credited), 0) FROM invoice_run r JOIN billing_invoice i ON i.id = r.id"
         )

@@ -1,7 +1,7 @@
 """Billing › Invoices and Billing › Payments.
 
-Thin function views: forms parse the input, `billing.services` and `credits.services` do every
-write, and a service's ValidationError comes back as a form error with status 422. On an htmx
+Thin function views: forms parse the input, `billing.services` does every write (credit is applied
+through `billing.settlement`), and a service's ValidationError comes back as a form error with status 422. On an htmx
 request a view renders only its partial (django-template-partials).
 """
 
@@ -14,7 +14,6 @@ import pghistory
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Sum
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -27,18 +26,11 @@ from billing_site.history import history
 from billing_site.ledger import today
 from billing_site.money import ZERO, format_money
 from billing_site.permissions import permission_required
-from billing_site.web import (
-    add_service_errors,
-    customer_choices,
-    customer_or_none,
-    pk_or_none,
-    see_other,
-    wants_partial,
-)
-from credits import services as credits
-from credits.models import Credit
+from billing_site.web import add_service_errors, pk_or_none, see_other, wants_partial
 from customers.models import Customer
+from customers.services import customer_choices, customer_or_none
 
+from . import settlement
 from .filters import InvoiceFilter, PaymentFilter, search_invoices
 from .forms import InvoiceForm, PaymentForm, line_formset, new_form_key
 from .models import Invoice, InvoiceStatus, Payment
@@ -201,9 +193,7 @@ def _invoice_context(request: HttpRequest, invoice: Invoice, tab: str) -> dict:
         "available_credit": ZERO,
     }
     if is_open:
-        available = (
-            Credit.objects.auto_applicable_for(invoice.customer_id).aggregate(total=Sum("remaining"))["total"] or ZERO
-        )
+        available = settlement.current().available(invoice.customer_id)
         context["available_credit"] = available
         context["can_apply_credit"] = available > 0 and user.has_perm("credits.add_creditassignment")
     return context
@@ -235,7 +225,7 @@ def invoice_history(request: HttpRequest, pk: int) -> HttpResponse:
 def invoice_apply_credit(request: HttpRequest, pk: int) -> HttpResponse:
     invoice = _get_invoice(pk)
     try:
-        applied = credits.apply_available_credit(invoice, by=request.user)
+        applied = settlement.current().apply(invoice, by=request.user)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:

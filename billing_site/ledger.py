@@ -1,4 +1,8 @@
-"""What the credits and billing services share: input checks, locks and the write wrapper."""
+"""What every app's services share: input checks and the write wrapper (transaction, history, database refusals).
+
+Plumbing: it imports no app. Each app locks its own rows (`customers.services.lock_customer`,
+`billing.services.lock_invoice_customer`).
+"""
 
 from __future__ import annotations
 
@@ -9,12 +13,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import pghistory
-from django.core.exceptions import EmptyResultSet, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
-
-from billing.models import Invoice
-from customers.models import Customer
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -64,28 +64,6 @@ def check_choice(value: object, choices: type, *, field: str) -> str:
     return str(value)
 
 
-def lock_customer(customer: Customer | int) -> Customer:
-    """Lock the customer row: every ledger write for one customer queues here, so locks never cross."""
-    pk = customer.pk if isinstance(customer, Customer) else customer
-    try:
-        return Customer.objects.select_for_update(no_key=True).get(pk=pk)
-    except Customer.DoesNotExist:
-        raise ValidationError({"customer": "That customer does not exist."}) from None
-
-
-INVOICE_GONE = "That invoice does not exist."
-
-
-def lock_invoice_customer(invoice: Invoice | int) -> tuple[int, int]:
-    """Lock the customer of an invoice (first, like every ledger write); returns the invoice's and the customer's pk."""
-    pk = invoice.pk if isinstance(invoice, Invoice) else invoice
-    customer_id = Invoice.objects.filter(pk=pk).values_list("customer_id", flat=True).first()
-    if customer_id is None:
-        raise ValidationError(INVOICE_GONE)
-    lock_customer(customer_id)
-    return pk, customer_id
-
-
 def _explain(error: IntegrityError) -> str:
     diag = getattr(error.__cause__, "diag", None)
     constraint = getattr(diag, "constraint_name", None)
@@ -121,17 +99,3 @@ def ledger_write(action: str) -> Callable[[F], F]:
         return wrapper  # type: ignore[return-value]
 
     return decorate
-
-
-NO_CUSTOMERS = "Choose at least one customer."
-
-
-def customer_ids_sql(customers: QuerySet[Customer]) -> tuple[str, list]:
-    """SQL (and its parameters) selecting the ids of the chosen customers, for set-based writes."""
-    if customers.query.is_sliced:  # a slice cannot be reordered: select from it instead
-        customers = Customer.objects.filter(pk__in=customers.values("pk"))
-    try:
-        sql, params = customers.order_by().values("pk").query.sql_with_params()
-    except EmptyResultSet:
-        raise ValidationError({"customers": NO_CUSTOMERS}) from None
-    return sql, list(params)

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "customers",
     "billing",
     "credits",
+    "accounts",
 ]
 
 MIDDLEWARE = [

@@ -6,7 +6,7 @@ from billing_site import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/", include("django.contrib.auth.urls")),
-    path("customers/", include("customers.urls")),
+    path("customers/", include("accounts.urls")),
     path("billing/", include("billing.urls")),
     path("billing/", include("credits.urls")),
     path("admin/", admin.site.urls),

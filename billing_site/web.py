@@ -1,4 +1,4 @@
-"""What every app's views share: htmx fragments, the redirect after a POST, service errors on forms, the customer picker."""
+"""What every app's views share: htmx fragments, the redirect after a POST, service errors on forms. Imports no app."""
 
 from __future__ import annotations
 
@@ -9,10 +9,6 @@ from django.forms import Form
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect
-
-from customers.models import Customer
-
-PICKER_LIMIT = 10
 
 
 def wants_partial(request: HttpRequest) -> bool:
@@ -52,16 +48,3 @@ def pk_or_none(value: object) -> int | None:
     """A primary key from a form or query string, or None for anything that is not one."""
     text = str(value or "").strip()
     return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
-
-
-def customer_or_none(value: object) -> Customer | None:
-    pk = pk_or_none(value)
-    return Customer.objects.filter(pk=pk).first() if pk else None
-
-
-def customer_choices(text: str, chosen: Customer | None) -> list[Customer]:
-    """The customer picker's options: the one already chosen first, then up to ten matches."""
-    found = list(Customer.objects.active().search(text).order_by("name", "id")[:PICKER_LIMIT]) if text.strip() else []
-    if chosen is not None:
-        found = [chosen] + [customer for customer in found if customer.pk != chosen.pk]
-    return found

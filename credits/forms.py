@@ -14,13 +14,13 @@ from django.db.models import QuerySet
 from django.http import QueryDict
 from django.utils import timezone
 
+from billing.filters import CustomerListFilter
 from billing.models import Invoice
 from billing_site.money import parse_amount
-from customers.filters import CustomerFilter
 from customers.models import Customer
+from customers.services import NO_CUSTOMERS
 
 from .models import Credit, CreditStatus, Reason
-from .services import NO_CUSTOMERS
 
 AUTO_APPLY_LABEL = "Apply the remaining balance automatically to the next invoice"
 CHOOSE_CUSTOMER = "Choose a customer."
@@ -220,7 +220,7 @@ class Selection:
     """Who a bulk credit is for: ticked customer ids (at most 1,000), or everyone matching the customer list's filter."""
 
     ids: list[int] | None = None
-    filterset: CustomerFilter | None = None
+    filterset: CustomerListFilter | None = None
     error: str | None = None
 
     @property
@@ -256,5 +256,5 @@ def read_selection(data: QueryDict, *, required: bool) -> Selection:
         return Selection(ids=sorted({int(value) for value in raw_ids}))
     if data.get("all_matching") == "1" or not required:
         # The customer list shows active customers, so "all matching" means the same ones it counted.
-        return Selection(filterset=CustomerFilter(data, queryset=Customer.objects.active()))
+        return Selection(filterset=CustomerListFilter(data, queryset=Customer.objects.active()))
     return Selection(ids=[], error=NO_CUSTOMERS)

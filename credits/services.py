@@ -21,22 +21,17 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
 from billing.models import OPEN_STATUSES, Invoice, InvoiceStatus
-from billing_site.ledger import (
-    NO_CUSTOMERS,
-    check_choice,
-    check_date,
-    customer_ids_sql,
-    ledger_write,
-    lock_customer,
-    lock_invoice_customer,
-)
+from billing.services import lock_invoice_customer
+from billing.settlement import Settlement
+from billing_site.ledger import check_choice, check_date, ledger_write
 from billing_site.money import ZERO, format_money, parse_amount
 from billing_site.web import pk_or_none
 from customers.models import Customer
+from customers.services import NO_CUSTOMERS, customer_ids_sql, lock_customer
 
 from .models import Credit, CreditAssignment, CreditBatch, Reason
 
@@ -117,20 +112,6 @@ def add_credit(
     )
 
 
-def _customer_ids_sql(customers: QuerySet[Customer] | Iterable[Customer | int]) -> tuple[str, list]:
-    """SQL selecting the distinct ids of the chosen customers, without loading them."""
-    if isinstance(customers, QuerySet):
-        return customer_ids_sql(customers)
-    ids = {c.pk if isinstance(c, Customer) else pk_or_none(c) for c in customers}
-    if None in ids:
-        raise ValidationError({"customers": "Choose customers from the list."})
-    query = Customer.objects.filter(pk__in=sorted(ids))
-    missing = len(ids) - query.count()
-    if missing:
-        raise ValidationError({"customers": f"{missing} of the chosen customers do not exist."})
-    return customer_ids_sql(query)
-
-
 @ledger_write("add_bulk_credits")
 def add_bulk_credits(
     customers: QuerySet[Customer] | Iterable[Customer | int],
@@ -151,7 +132,7 @@ def add_bulk_credits(
     key = _check_key(idempotency_key)
     if key and (existing := _first_with_key(CreditBatch, key)):
         return existing
-    ids_sql, params = _customer_ids_sql(customers)
+    ids_sql, params = customer_ids_sql(customers)
     now = timezone.now()
     with connection.cursor() as cursor:
         # Foreign keys are deferred to commit, so the credits can name their batch before it
@@ -345,3 +326,49 @@ def undo_batch(batch: CreditBatch, *, by=None) -> CreditBatch:
     locked.undone_by = by
     locked.save(update_fields=["undone_at", "undone_by"])
     return locked
+
+
+def apply_credit_to_run(cursor, *, by_id: int | None) -> None:
+    """apply_available_credit for every invoice of an invoice run (the temporary table `invoice_run`), set-based."""
+    # The same lock order as every single-customer write: the run has locked its customers; credits by id next.
+    cursor.execute(
+        """
+        SELECT count(*) FROM (
+            SELECT c.id FROM credits_credit c JOIN invoice_run r ON r.customer_id = c.customer_id
+            WHERE c.auto_apply AND c.remaining > 0 ORDER BY c.id FOR NO KEY UPDATE OF c
+        ) locked
+        """
+    )
+    # Oldest credit first: each credit covers what the older ones left of its customer's invoice.
+    cursor.execute(
+        """
+        INSERT INTO credits_creditassignment (credit_id, invoice_id, amount, created_at, created_by_id)
+        SELECT credit_id, invoice_id, LEAST(remaining, outstanding - covered_before), now(), %s
+        FROM (
+            SELECT c.id AS credit_id, r.id AS invoice_id, c.remaining, i.outstanding,
+                   SUM(c.remaining) OVER (PARTITION BY c.customer_id ORDER BY c.date, c.id) - c.remaining AS covered_before
+            FROM invoice_run r
+            JOIN billing_invoice i ON i.id = r.id
+            JOIN credits_credit c ON c.customer_id = r.customer_id AND c.auto_apply AND c.remaining > 0
+        ) allocation
+        WHERE covered_before < outstanding
+        """,
+        [by_id],
+    )
+
+
+def release_invoice(invoice_pk: int) -> None:
+    """Before a void: lock the credits assigned to the invoice (by id), then remove its assignments."""
+    list(Credit.objects.filter(assignments__invoice_id=invoice_pk).select_for_update().order_by("id").values_list("id"))
+    CreditAssignment.objects.filter(invoice_id=invoice_pk).delete()
+
+
+def available_for(customer_id: int) -> Decimal:
+    """The customer's auto-apply credit still to assign: what "Apply available credit" would use."""
+    return Credit.objects.auto_applicable_for(customer_id).aggregate(total=Sum("remaining"))["total"] or ZERO
+
+
+# How billing's invoices meet these credits (billing.settlement); registered by CreditsConfig.ready().
+SETTLEMENT = Settlement(
+    apply=apply_available_credit, apply_to_run=apply_credit_to_run, release=release_invoice, available=available_for
+)

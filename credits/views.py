@@ -34,14 +34,9 @@ from billing.models import Invoice, InvoiceStatus
 from billing_site.history import history
 from billing_site.money import ZERO, format_money, parse_amount
 from billing_site.permissions import permission_required
-from billing_site.web import (
-    add_service_errors,
-    customer_choices,
-    customer_or_none,
-    see_other,
-    wants_partial,
-)
+from billing_site.web import add_service_errors, see_other, wants_partial
 from customers.filters import tag_suggestions
+from customers.services import customer_choices, customer_or_none
 
 from . import services
 from .forms import (

@@ -1,13 +1,10 @@
-"""The customer list's search and filters, shared by View All and by bulk credits' "all matching"."""
+"""Customer search and class-tag filter; `billing.filters.CustomerListFilter` adds "has outstanding balance"."""
 
 from __future__ import annotations
 
 import django_filters
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Exists, OuterRef
-
-from billing.models import OPEN_STATUSES, Invoice
 
 from .models import Customer
 
@@ -33,7 +30,6 @@ def _newest_tags() -> list[str]:
 class CustomerFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Search", help_text="Name, email or phone")
     tag = django_filters.CharFilter(method="filter_tag", label="Class tag")
-    outstanding = django_filters.BooleanFilter(method="filter_outstanding", label="Has outstanding balance")
 
     class Meta:
         model = Customer
@@ -44,9 +40,3 @@ class CustomerFilter(django_filters.FilterSet):
 
     def filter_tag(self, queryset, name, value):
         return queryset.tagged(value)
-
-    def filter_outstanding(self, queryset, name, value):
-        if value is None:
-            return queryset
-        has_open = Exists(Invoice.objects.filter(customer=OuterRef("pk"), status__in=OPEN_STATUSES))
-        return queryset.filter(has_open) if value else queryset.exclude(has_open)

@@ -6,19 +6,71 @@ Design:
   shell caller gets the same `ValidationError` a form would show, and nothing is written.
 - `ledger_write` runs each function in one transaction and records who did it, so the
   customer's History tab says "Customer created" / "Customer changed" by whom.
+- Every ledger write of the apps above (billing, credits) starts with `lock_customer`: writes for
+  one customer queue on that row, so locks never cross. Set-based writes choose their customers
+  with `customer_ids_sql`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import EmptyResultSet, ValidationError
+from django.db.models import QuerySet
 
 from billing_site.ledger import ledger_write
+from billing_site.web import pk_or_none
 
 from .models import Customer
 
 CUSTOMER_GONE = "This customer no longer exists."
+NO_CUSTOMERS = "Choose at least one customer."
+PICKER_LIMIT = 10
+
+
+def lock_customer(customer: Customer | int) -> Customer:
+    """Lock the customer row: every ledger write for one customer queues here, so locks never cross."""
+    pk = customer.pk if isinstance(customer, Customer) else customer
+    try:
+        return Customer.objects.select_for_update(no_key=True).get(pk=pk)
+    except Customer.DoesNotExist:
+        raise ValidationError({"customer": "That customer does not exist."}) from None
+
+
+def customer_ids_sql(customers: QuerySet[Customer] | Iterable[Customer | int]) -> tuple[str, list]:
+    """SQL (and its parameters) selecting the distinct ids of the chosen customers, for set-based writes.
+
+    A queryset is used as it is; ids (or customers) must all exist, so that a stale choice is named, not skipped.
+    """
+    if not isinstance(customers, QuerySet):
+        ids = {c.pk if isinstance(c, Customer) else pk_or_none(c) for c in customers}
+        if None in ids:
+            raise ValidationError({"customers": "Choose customers from the list."})
+        customers = Customer.objects.filter(pk__in=sorted(ids))
+        missing = len(ids) - customers.count()
+        if missing:
+            raise ValidationError({"customers": f"{missing} of the chosen customers do not exist."})
+    elif customers.query.is_sliced:  # a slice cannot be reordered: select from it instead
+        customers = Customer.objects.filter(pk__in=customers.values("pk"))
+    try:
+        sql, params = customers.order_by().values("pk").query.sql_with_params()
+    except EmptyResultSet:
+        raise ValidationError({"customers": NO_CUSTOMERS}) from None
+    return sql, list(params)
+
+
+def customer_or_none(value: object) -> Customer | None:
+    """The customer a form or query string names, or None."""
+    pk = pk_or_none(value)
+    return Customer.objects.filter(pk=pk).first() if pk else None
+
+
+def customer_choices(text: str, chosen: Customer | None) -> list[Customer]:
+    """A customer picker's options: the one already chosen first, then up to ten matches."""
+    found = list(Customer.objects.active().search(text).order_by("name", "id")[:PICKER_LIMIT]) if text.strip() else []
+    if chosen is not None:
+        found = [chosen] + [customer for customer in found if customer.pk != chosen.pk]
+    return found
 
 
 def normalize_tags(tags: Iterable[str] | str) -> list[str]:

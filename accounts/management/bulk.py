@@ -43,8 +43,8 @@ from decimal import Decimal
 from django.core.management.base import CommandError
 from django.db import connection, transaction
 
+from accounts.management.demo import CLASSES, FIRST_NAMES, SURNAMES
 from billing_site.ledger import today
-from customers.management.demo import CLASSES, FIRST_NAMES, SURNAMES
 
 # Two lanes load at once, each on its own connection (PostgreSQL runs one INSERT on one core).
 # Each lane only touches its own tables: payments are cut from the invoices of the same lane,

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from customers import views
+from accounts import views
 
 app_name = "customers"
 urlpatterns = [

@@ -14,8 +14,8 @@ from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 
-from customers.management import bulk
-from customers.management.demo import DemoStudio, summary
+from accounts.management import bulk
+from accounts.management.demo import DemoStudio, summary
 from customers.models import Customer
 
 LOGINS = {"manager": "Managers", "staff": "Billing staff"}

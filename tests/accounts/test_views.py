@@ -458,7 +458,7 @@ class TestBilling:
         assert "No invoices yet." in html and "/billing/add-credit/?customer=" not in html
 
     def test_it_pages_invoices_and_credits_newest_first(self, client, staff, customer, monkeypatch):
-        from customers import views
+        from accounts import views
 
         monkeypatch.setattr(views, "TAB_PER_PAGE", 2)
         numbers = [invoice_for(customer, "5.00").display_number for _ in range(3)]
@@ -476,7 +476,7 @@ class TestBilling:
         assert 'href="?invoices=1&amp;credits=2"' in html and 'href="?invoices=2&amp;credits=1"' in html
 
     def test_a_page_out_of_range_or_not_a_number_shows_a_real_page(self, client, staff, customer, monkeypatch):
-        from customers import views
+        from accounts import views
 
         monkeypatch.setattr(views, "TAB_PER_PAGE", 2)
         numbers = [invoice_for(customer, "5.00").display_number for _ in range(3)]

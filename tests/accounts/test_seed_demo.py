@@ -15,10 +15,10 @@ from django.core.management import CommandError, call_command
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count
 
+from accounts.management import bulk
 from billing import services as billing
 from billing.models import Invoice, InvoiceLine, Payment
 from credits.models import Credit, CreditAssignment, CreditBatch, Reason
-from customers.management import bulk
 from customers.models import Customer
 from tests.ledger import keep_staff_groups  # noqa: F401 - a fixture
 

@@ -1,4 +1,8 @@
-"""The Customers menu: View All, Add Customer, and a customer's profile (Details, Billing, History)."""
+"""The Customers menu: View All, Add Customer, and a customer's profile (Details, Billing, History).
+
+These pages put a customer's details, invoices and credits side by side, so they live above all three
+apps (layers: customers ← billing ← credits ← accounts). The URL names stay `customers:…`, as the menu reads.
+"""
 
 from __future__ import annotations
 
@@ -33,18 +37,18 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 from django_tables2 import LazyPaginator, RequestConfig
 
+from billing.filters import CustomerListFilter
 from billing.models import OPEN_STATUSES, Invoice
 from billing_site.history import history
 from billing_site.money import DECIMAL_PLACES, MAX_DIGITS
 from billing_site.permissions import permission_required
 from billing_site.web import add_service_errors, see_other, wants_partial
 from credits.models import Credit
-
-from . import services
-from .filters import CustomerFilter, tag_suggestions
-from .forms import AddCustomerForm, CustomerForm
-from .models import Customer
-from .tables import CustomerTable
+from customers import services
+from customers.filters import tag_suggestions
+from customers.forms import AddCustomerForm, CustomerForm
+from customers.models import Customer
+from customers.tables import CustomerTable
 
 PER_PAGE = 25
 TAB_PER_PAGE = 25  # the Billing tab's invoices and credits, a page of each at a time
@@ -136,7 +140,7 @@ def _add_balances(table: CustomerTable) -> None:
         record.outstanding_total, record.available_credit = figures[record.pk]
 
 
-def _filter_params(filterset: CustomerFilter) -> dict[str, str]:
+def _filter_params(filterset: CustomerListFilter) -> dict[str, str]:
     """The filter the table shows, as the query parameters bulk credits' "all matching" reads."""
     return {name: filterset.data.get(name, "") for name in ("q", "tag", "outstanding")}
 
@@ -145,7 +149,7 @@ def _filter_params(filterset: CustomerFilter) -> dict[str, str]:
 @require_GET
 @permission_required("customers.view_customer")
 def customer_list(request: HttpRequest) -> HttpResponse:
-    filterset = CustomerFilter(request.GET, queryset=Customer.objects.active())
+    filterset = CustomerListFilter(request.GET, queryset=Customer.objects.active())
     can_group = request.user.has_perm("credits.add_creditbatch")
     customers = _from_cursor(request, filterset.qs)
     table = CustomerTable(filterset.qs if customers is None else customers, exclude=() if can_group else ("select",))
@@ -171,7 +175,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
 @permission_required("credits.add_creditbatch")
 def customer_matching(request: HttpRequest) -> HttpResponse:
     """How many customers the current search and filters match: counted only when someone asks."""
-    filterset = CustomerFilter(request.GET, queryset=Customer.objects.active())
+    filterset = CustomerListFilter(request.GET, queryset=Customer.objects.active())
     params = _filter_params(filterset)
     context = {"count": filterset.qs.count(), "filter_params": params, "filter_query": urlencode(params)}
     template = "customers/matching.html#matching" if wants_partial(request) else "customers/matching.html"
