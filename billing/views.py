@@ -180,7 +180,7 @@ def invoice_add(request: HttpRequest) -> HttpResponse:
 
 def _invoice_context(request: HttpRequest, invoice: Invoice, tab: str) -> dict:
     user = request.user
-    is_open = invoice.status in (InvoiceStatus.UNPAID, InvoiceStatus.PART_PAID)
+    is_open = invoice.is_open
     context = {
         "invoice": invoice,
         "status_label": _status_label(invoice.status),

@@ -30,7 +30,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_tables2 import RequestConfig
 from django_tables2.paginators import LazyPaginator
 
-from billing.models import Invoice, InvoiceStatus
+from billing.models import Invoice
 from billing_site.history import history
 from billing_site.money import ZERO, format_money, parse_amount
 from billing_site.permissions import permission_required
@@ -484,18 +484,6 @@ def credit_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, _partial(request, "credits/edit.html", "form"), context, status=status)
 
 
-def _status_after(invoice: Invoice, removed: Decimal) -> str:
-    """The invoice's status once `removed` of its credit is taken away (the rule of Invoice.status)."""
-    if invoice.voided_at is not None:
-        return InvoiceStatus.VOID
-    credited = invoice.credited - removed
-    if invoice.total > 0 and invoice.total <= invoice.paid + credited:
-        return InvoiceStatus.PAID
-    if invoice.paid > 0 or credited > 0:
-        return InvoiceStatus.PART_PAID
-    return InvoiceStatus.UNPAID
-
-
 @vary_on_headers("HX-Request")
 @require_http_methods(["GET", "POST"])
 @permission_required("credits.delete_credit")
@@ -514,20 +502,9 @@ def credit_delete(request: HttpRequest, pk: int) -> HttpResponse:
                 request, f"Credit of {format_money(credit.amount)} for {credit.customer.name} deleted.{again}"
             )
             return see_other(request, _safe_next(request) or _customer_billing_url(credit.customer_id))
-    assignments = list(credit.assignments.select_related("invoice").order_by("invoice__issue_date", "invoice_id", "id"))
-    removed: dict[int, Decimal] = {}
-    for assignment in assignments:
-        removed[assignment.invoice_id] = removed.get(assignment.invoice_id, ZERO) + assignment.amount
-    invoices = {assignment.invoice_id: assignment.invoice for assignment in assignments}
-    changes = [
-        (invoice, invoice.status_label, InvoiceStatus(after).label)
-        for invoice in invoices.values()
-        if (after := _status_after(invoice, removed[invoice.pk])) != invoice.status
-    ]
     context = {
         **_tab_context(request, credit, "details"),
-        "assignments": assignments,
-        "changes": changes,
+        "preview": services.preview_delete(credit),
         "error": error,
         "next": _safe_next(request),
     }
