@@ -34,7 +34,7 @@ from billing.models import Invoice
 from billing_site.history import history
 from billing_site.money import ZERO, format_money, parse_amount
 from billing_site.permissions import permission_required
-from billing_site.web import add_service_errors, see_other, wants_partial
+from billing_site.web import add_service_errors, picker, see_other, wants_partial
 from customers.filters import tag_suggestions
 from customers.services import customer_choices, customer_or_none
 
@@ -106,15 +106,10 @@ def _table(request: HttpRequest, table):
 @permission_required("customers.view_customer")
 def customer_search(request: HttpRequest) -> HttpResponse:
     """The Add Credit picker's results as you type: customers (name + email) as radio options."""
-    query = request.GET.get("customer_q", "")[:200]
     if not wants_partial(request):
         return HttpResponseRedirect(f"{reverse('credits:add')}?{request.GET.urlencode()}")
     chosen = customer_or_none(request.GET.get("customer"))
-    context = {
-        "choices": customer_choices(query, chosen),
-        "chosen_id": chosen.pk if chosen else None,
-        "customer_q": query,
-    }
+    context = picker("customer", request.GET.get("customer_q"), chosen, customer_choices)
     return render(request, "credits/_customer_results.html", context)
 
 
@@ -148,15 +143,12 @@ def credit_add(request: HttpRequest) -> HttpResponse:
     else:
         form = AddCreditForm(initial={"customer": fixed.pk} if fixed else None)
         chosen, twin = fixed, None
-    query = request.GET.get("customer_q", "")[:200]
     context = {
         "form": form,
         "fixed": fixed,
         "next": next_url,
         "cancel_url": next_url or reverse("credits:list"),
-        "customer_q": query,
-        "choices": [] if fixed else customer_choices(query, chosen),
-        "chosen_id": chosen.pk if chosen else None,
+        **picker("customer", request.GET.get("customer_q"), chosen, None if fixed else customer_choices),
         "twin": twin,
     }
     return render(request, _partial(request, "credits/add.html", "form"), context, status=status)
