@@ -174,7 +174,7 @@ class CreditFilter(django_filters.FilterSet):
         field_name="customer__name",
         lookup_expr="icontains",
         label="Search customer",
-        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Customer name", "autocomplete": "off"}),
+        widget=forms.SearchInput(attrs={"placeholder": "Customer name"}),
     )
     status = django_filters.ChoiceFilter(choices=CreditStatus.choices, empty_label="Any status", label="Status")
     reason = django_filters.ChoiceFilter(choices=Reason.choices, empty_label="Any reason", label="Reason")
