@@ -13,9 +13,8 @@ from billing_site.ledger import today
 from customers.models import Customer
 
 from .models import Invoice, PaymentMethod
-from .services import DEFAULT_TERMS_DAYS, MAX_LINES, MAX_QUANTITY, NO_LINES
+from .services import DEFAULT_TERMS_DAYS, DUE_BEFORE_ISSUE, MAX_LINES, MAX_QUANTITY, NO_LINES
 
-DUE_BEFORE_ISSUE = "The due date cannot be before the issue date."
 ENTER_A_DATE = "Enter a date like 2026-01-31."
 
 
