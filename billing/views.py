@@ -104,7 +104,7 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
 def customer_search(request: HttpRequest) -> HttpResponse:
     """The New invoice form's customer picker: matches as you type."""
     chosen = customer_or_none(request.GET.get("customer"))
-    context = picker("customer", request.GET.get("customer_q"), chosen, customer_choices)
+    context = picker(request.GET.get("customer_q"), chosen, customer_choices)
     return render(request, "billing/_customer_choices.html", context)
 
 
@@ -159,7 +159,7 @@ def invoice_add(request: HttpRequest) -> HttpResponse:
         "lines": lines,
         "show_errors": show_errors,
         "fixed_customer": fixed,
-        **picker("customer", request.POST.get("customer_q"), selected, None if fixed else customer_choices),
+        **picker(request.POST.get("customer_q"), selected, None if fixed else customer_choices),
     }
     return _page(request, "billing/invoice_form.html", "invoice_form", context, status=status)
 
@@ -285,7 +285,7 @@ def _invoice_or_none(value: object) -> Invoice | None:
 def invoice_search(request: HttpRequest) -> HttpResponse:
     """The Record payment form's invoice picker: open invoices matching as you type."""
     chosen = _invoice_or_none(request.GET.get("invoice"))
-    context = picker("invoice", request.GET.get("invoice_q"), chosen, _invoice_choices)
+    context = picker(request.GET.get("invoice_q"), chosen, _invoice_choices)
     return render(request, "billing/_invoice_choices.html", context)
 
 
@@ -332,6 +332,6 @@ def payment_add(request: HttpRequest) -> HttpResponse:
         "form": form,
         "fixed_invoice": fixed,
         "fixed_status_label": _status_label(fixed.status) if fixed else "",
-        **picker("invoice", request.POST.get("invoice_q"), selected, None if fixed else _invoice_choices),
+        **picker(request.POST.get("invoice_q"), selected, None if fixed else _invoice_choices),
     }
     return _page(request, "billing/payment_form.html", "payment_form", context, status=status)

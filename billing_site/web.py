@@ -44,15 +44,11 @@ def search_text(value: object) -> str:
     return str(value or "").replace("\x00", "")[:200]
 
 
-def picker(name: str, typed: object, chosen: Model | None, find: Callable[[str, Any], list] | None) -> dict:
-    """A picker's context: what was typed (`<name>_q`), the `choices` that `find` gives for it with the chosen one
+def picker(typed: object, chosen: Model | None, find: Callable[[str, Any], list] | None) -> dict:
+    """A picker's context: what was typed (`query`), the `choices` that `find` gives for it with the chosen one
     (none without `find`, when the choice is fixed) and `chosen_id`."""
     text = search_text(typed)
-    return {
-        f"{name}_q": text,
-        "choices": find(text, chosen) if find else [],
-        "chosen_id": chosen.pk if chosen else None,
-    }
+    return {"query": text, "choices": find(text, chosen) if find else [], "chosen_id": chosen.pk if chosen else None}
 
 
 def url_for_pk(viewname: str) -> Callable[[int], str]:

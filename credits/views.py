@@ -109,7 +109,7 @@ def customer_search(request: HttpRequest) -> HttpResponse:
     if not wants_partial(request):
         return HttpResponseRedirect(f"{reverse('credits:add')}?{request.GET.urlencode()}")
     chosen = customer_or_none(request.GET.get("customer"))
-    context = picker("customer", request.GET.get("customer_q"), chosen, customer_choices)
+    context = picker(request.GET.get("customer_q"), chosen, customer_choices)
     return render(request, "credits/_customer_results.html", context)
 
 
@@ -148,7 +148,7 @@ def credit_add(request: HttpRequest) -> HttpResponse:
         "fixed": fixed,
         "next": next_url,
         "cancel_url": next_url or reverse("credits:list"),
-        **picker("customer", request.GET.get("customer_q"), chosen, None if fixed else customer_choices),
+        **picker(request.GET.get("customer_q"), chosen, None if fixed else customer_choices),
         "twin": twin,
     }
     return render(request, _partial(request, "credits/add.html", "form"), context, status=status)
