@@ -42,7 +42,8 @@ def invoice_status(*, credited: str = "credited") -> Case:
 
     `credited` names what credit settles: the column itself, or an annotation such as what would be
     left once a credit is deleted (`credits.services.preview_delete`), so a preview cannot disagree
-    with what PostgreSQL will store.
+    with what PostgreSQL will store. Called with no argument it is the column's expression in the
+    migrations: a change to it needs a migration (`makemigrations --check` says so).
     """
     return Case(
         When(voided_at__isnull=False, then=Value(InvoiceStatus.VOID.value)),
