@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import django_filters
+from django import forms
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from customers.filters import CustomerFilter
@@ -33,28 +34,35 @@ def search_invoices(queryset: QuerySet, text: str, *, prefix: str = "") -> Query
     return queryset.filter(condition)
 
 
-class InvoiceFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="search", label="Search", help_text="Customer name or invoice number")
+class _InvoiceSearch(django_filters.FilterSet):
+    """The search box of the Invoices and Payments lists; `prefix` leads from a listed row to its invoice."""
+
+    prefix = ""
+    q = django_filters.CharFilter(
+        method="search",
+        label="Search",
+        widget=forms.SearchInput(attrs={"class": "wide-search", "placeholder": "Name or invoice number"}),
+    )
+
+    def search(self, queryset, name, value):
+        return search_invoices(queryset, value, prefix=self.prefix)
+
+
+class InvoiceFilter(_InvoiceSearch):
     status = django_filters.ChoiceFilter(choices=InvoiceStatus.choices, empty_label="Any status", label="Status")
 
     class Meta:
         model = Invoice
         fields: list[str] = []
 
-    def search(self, queryset, name, value):
-        return search_invoices(queryset, value)
 
-
-class PaymentFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="search", label="Search", help_text="Customer name or invoice number")
+class PaymentFilter(_InvoiceSearch):
+    prefix = "invoice__"
     method = django_filters.ChoiceFilter(choices=PaymentMethod.choices, empty_label="Any method", label="Method")
 
     class Meta:
         model = Payment
         fields: list[str] = []
-
-    def search(self, queryset, name, value):
-        return search_invoices(queryset, value, prefix="invoice__")
 
 
 class CustomerListFilter(CustomerFilter):

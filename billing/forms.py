@@ -8,35 +8,19 @@ import uuid
 from django import forms
 from django.core.exceptions import ValidationError
 
+from billing_site.forms import AmountField, DateInput
 from billing_site.ledger import today
-from billing_site.money import ENTER_AN_AMOUNT, parse_amount
 from customers.models import Customer
 
 from .models import Invoice, PaymentMethod
-from .services import DEFAULT_TERMS_DAYS, MAX_LINES, MAX_QUANTITY, NO_LINES
+from .services import DEFAULT_TERMS_DAYS, DUE_BEFORE_ISSUE, MAX_LINES, MAX_QUANTITY, NO_LINES
 
-DUE_BEFORE_ISSUE = "The due date cannot be before the issue date."
 ENTER_A_DATE = "Enter a date like 2026-01-31."
 
 
 def new_form_key() -> str:
     """A fresh per-form key: the same key twice means the same submit (double click, resubmit, back button)."""
     return uuid.uuid4().hex
-
-
-def _money(value: str, field: str) -> str:
-    """parse_amount's checks and messages, as a plain field error."""
-    try:
-        return parse_amount(value, field=field)
-    except ValidationError as error:
-        raise ValidationError(error.messages) from None
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, **kwargs):
-        super().__init__(format="%Y-%m-%d", **kwargs)
 
 
 def date_field(label: str) -> forms.DateField:
@@ -93,14 +77,7 @@ class InvoiceLineForm(forms.Form):
             "max_value": f"The quantity is at most {MAX_QUANTITY:,}.",
         },
     )
-    unit_price = forms.CharField(
-        label="Unit price",
-        widget=forms.TextInput(attrs={"class": "amount", "inputmode": "decimal", "autocomplete": "off"}),
-        error_messages={"required": ENTER_AN_AMOUNT},
-    )
-
-    def clean_unit_price(self):
-        return _money(self.cleaned_data["unit_price"], "unit_price")
+    unit_price = AmountField(label="Unit price")
 
 
 class BaseLineFormSet(forms.BaseFormSet):
@@ -155,12 +132,6 @@ class PaymentForm(FormKeyMixin):
         widget=forms.HiddenInput,
         error_messages={"required": "Choose an invoice.", "invalid_choice": "That invoice does not exist."},
     )
-    amount = forms.CharField(
-        widget=forms.TextInput(attrs={"class": "amount", "inputmode": "decimal", "autocomplete": "off"}),
-        error_messages={"required": ENTER_AN_AMOUNT},
-    )
+    amount = AmountField()
     date = date_field("Payment date")
     method = forms.ChoiceField(choices=PaymentMethod.choices, initial=PaymentMethod.CARD)
-
-    def clean_amount(self):
-        return _money(self.cleaned_data["amount"], "amount")

@@ -37,6 +37,22 @@ class InvoiceStatus(models.TextChoices):
 OPEN_STATUSES = (InvoiceStatus.UNPAID, InvoiceStatus.PART_PAID)
 
 
+def invoice_status(*, credited: str = "credited") -> Case:
+    """The rule of `Invoice.status`, as SQL: the generated column, and any "what if" over an annotation.
+
+    `credited` names what credit settles: the column itself, or an annotation such as what would be
+    left once a credit is deleted (`credits.services.preview_delete`), so a preview cannot disagree
+    with what PostgreSQL will store. Called with no argument it is the column's expression in the
+    migrations: a change to it needs a migration (`makemigrations --check` says so).
+    """
+    return Case(
+        When(voided_at__isnull=False, then=Value(InvoiceStatus.VOID.value)),
+        When(Q(total__gt=0) & Q(total__lte=F("paid") + F(credited)), then=Value(InvoiceStatus.PAID.value)),
+        When(Q(paid__gt=0) | Q(**{f"{credited}__gt": 0}), then=Value(InvoiceStatus.PART_PAID.value)),
+        default=Value(InvoiceStatus.UNPAID.value),
+    )
+
+
 class InvoiceQuerySet(models.QuerySet):
     def open(self) -> InvoiceQuerySet:
         return self.filter(status__in=OPEN_STATUSES)
@@ -71,12 +87,7 @@ class Invoice(models.Model):
         db_persist=True,
     )
     status = models.GeneratedField(
-        expression=Case(
-            When(voided_at__isnull=False, then=Value(InvoiceStatus.VOID.value)),
-            When(Q(total__gt=0) & Q(total__lte=F("paid") + F("credited")), then=Value(InvoiceStatus.PAID.value)),
-            When(Q(paid__gt=0) | Q(credited__gt=0), then=Value(InvoiceStatus.PART_PAID.value)),
-            default=Value(InvoiceStatus.UNPAID.value),
-        ),
+        expression=invoice_status(),
         output_field=models.CharField(max_length=10, choices=InvoiceStatus.choices),
         db_persist=True,
     )

@@ -31,6 +31,7 @@ DEFAULT_TERMS_DAYS = 14
 MAX_LINES = 200
 MAX_QUANTITY = 10_000
 NO_LINES = "Add at least one line."
+DUE_BEFORE_ISSUE = "The due date cannot be before the issue date."
 INVOICE_VOID = "This invoice is void."
 INVOICE_PAID = "This invoice is already paid."
 INVOICE_GONE = "That invoice does not exist."
@@ -81,6 +82,19 @@ def _check_lines(lines: Iterable[tuple[str, int, Decimal | int | str]]) -> list[
     return checked
 
 
+def _check_dates(
+    issue_date: datetime.date | str | None, due_date: datetime.date | str | None
+) -> tuple[datetime.date, datetime.date]:
+    """The issue date (today by default) and the due date (DEFAULT_TERMS_DAYS later by default), not before it."""
+    issue_date = check_date(issue_date, field="issue_date")
+    due_date = (
+        check_date(due_date, field="due_date") if due_date else issue_date + datetime.timedelta(days=DEFAULT_TERMS_DAYS)
+    )
+    if due_date < issue_date:
+        raise ValidationError({"due_date": DUE_BEFORE_ISSUE})
+    return issue_date, due_date
+
+
 @ledger_write("create_invoice")
 def create_invoice(
     customer: Customer,
@@ -92,12 +106,7 @@ def create_invoice(
 ) -> Invoice:
     """Raise an invoice, then settle what it can from the customer's auto-apply credits."""
     checked = _check_lines(lines)
-    issue_date = check_date(issue_date, field="issue_date")
-    due_date = (
-        check_date(due_date, field="due_date") if due_date else issue_date + datetime.timedelta(days=DEFAULT_TERMS_DAYS)
-    )
-    if due_date < issue_date:
-        raise ValidationError({"due_date": "The due date cannot be before the issue date."})
+    issue_date, due_date = _check_dates(issue_date, due_date)
     customer = lock_customer(customer)
     invoice = Invoice.objects.create(customer=customer, issue_date=issue_date, due_date=due_date, created_by=by)
     for line in checked:
@@ -196,12 +205,7 @@ def create_invoices(
     objects; the triggers keep every total and the history as for single invoices.
     """
     checked = _check_lines(lines)
-    issue_date = check_date(issue_date, field="issue_date")
-    due_date = (
-        check_date(due_date, field="due_date") if due_date else issue_date + datetime.timedelta(days=DEFAULT_TERMS_DAYS)
-    )
-    if due_date < issue_date:
-        raise ValidationError({"due_date": "The due date cannot be before the issue date."})
+    issue_date, due_date = _check_dates(issue_date, due_date)
     ids_sql, params = customer_ids_sql(customers)
     by_id = by.pk if by else None
     with connection.cursor() as cursor, _foreign_keys_checked_per_statement(cursor):

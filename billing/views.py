@@ -26,9 +26,9 @@ from billing_site.history import history
 from billing_site.ledger import today
 from billing_site.money import ZERO, format_money
 from billing_site.permissions import permission_required
-from billing_site.web import add_service_errors, pk_or_none, see_other, wants_partial
+from billing_site.web import add_service_errors, picker, pk_or_none, see_other, wants_partial
 from customers.models import Customer
-from customers.services import customer_choices, customer_or_none
+from customers.services import PICKER_LIMIT, customer_choices, customer_or_none
 
 from . import settlement
 from .filters import InvoiceFilter, PaymentFilter, search_invoices
@@ -37,7 +37,6 @@ from .models import Invoice, InvoiceStatus, Payment
 from .tables import InvoiceTable, PaymentTable
 
 PER_PAGE = 25
-PICKER_LIMIT = 10
 
 
 # ---- helpers -----------------------------------------------------------------------------
@@ -84,11 +83,6 @@ def _made_with(model, key: str, **snapshot) -> int | None:
     return events.values_list("pgh_obj_id", flat=True).first()
 
 
-def _search_text(value: str | None) -> str:
-    """What was typed in a picker's search box (PostgreSQL text cannot hold NUL)."""
-    return (value or "").replace("\x00", "")[:100]
-
-
 def _status_label(status: str) -> str:
     return InvoiceStatus(status).label
 
@@ -109,13 +103,8 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
 @permission_required("billing.add_invoice")
 def customer_search(request: HttpRequest) -> HttpResponse:
     """The New invoice form's customer picker: matches as you type."""
-    text = _search_text(request.GET.get("customer_q"))
-    selected = customer_or_none(request.GET.get("customer"))
-    context = {
-        "customers": customer_choices(text, selected),
-        "selected_id": selected.pk if selected else None,
-        "customer_q": text,
-    }
+    chosen = customer_or_none(request.GET.get("customer"))
+    context = picker(request.GET.get("customer_q"), chosen, customer_choices)
     return render(request, "billing/_customer_choices.html", context)
 
 
@@ -165,22 +154,19 @@ def invoice_add(request: HttpRequest) -> HttpResponse:
         form = InvoiceForm(initial={**InvoiceForm.defaults(), "customer": fixed.pk if fixed else None})
         lines = line_formset()
         selected = fixed
-    customer_q = _search_text(request.POST.get("customer_q"))
     context = {
         "form": form,
         "lines": lines,
         "show_errors": show_errors,
         "fixed_customer": fixed,
-        "customers": [] if fixed else customer_choices(customer_q, selected),
-        "selected_id": selected.pk if selected else None,
-        "customer_q": customer_q,
+        **picker(request.POST.get("customer_q"), selected, None if fixed else customer_choices),
     }
     return _page(request, "billing/invoice_form.html", "invoice_form", context, status=status)
 
 
 def _invoice_context(request: HttpRequest, invoice: Invoice, tab: str) -> dict:
     user = request.user
-    is_open = invoice.status in (InvoiceStatus.UNPAID, InvoiceStatus.PART_PAID)
+    is_open = invoice.is_open
     context = {
         "invoice": invoice,
         "status_label": _status_label(invoice.status),
@@ -298,13 +284,8 @@ def _invoice_or_none(value: object) -> Invoice | None:
 @permission_required("billing.add_payment")
 def invoice_search(request: HttpRequest) -> HttpResponse:
     """The Record payment form's invoice picker: open invoices matching as you type."""
-    text = _search_text(request.GET.get("invoice_q"))
-    selected = _invoice_or_none(request.GET.get("invoice"))
-    context = {
-        "invoices": _invoice_choices(text, selected),
-        "selected_id": selected.pk if selected else None,
-        "invoice_q": text,
-    }
+    chosen = _invoice_or_none(request.GET.get("invoice"))
+    context = picker(request.GET.get("invoice_q"), chosen, _invoice_choices)
     return render(request, "billing/_invoice_choices.html", context)
 
 
@@ -347,13 +328,10 @@ def payment_add(request: HttpRequest) -> HttpResponse:
             initial.update(invoice=fixed.pk, amount=fixed.outstanding if fixed.outstanding > 0 else "")
         form = PaymentForm(initial=initial)
         selected = fixed
-    invoice_q = _search_text(request.POST.get("invoice_q"))
     context = {
         "form": form,
         "fixed_invoice": fixed,
         "fixed_status_label": _status_label(fixed.status) if fixed else "",
-        "invoices": [] if fixed else _invoice_choices(invoice_q, selected),
-        "selected_id": selected.pk if selected else None,
-        "invoice_q": invoice_q,
+        **picker(request.POST.get("invoice_q"), selected, None if fixed else _invoice_choices),
     }
     return _page(request, "billing/payment_form.html", "payment_form", context, status=status)

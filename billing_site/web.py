@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db.models import Model
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
@@ -35,6 +37,18 @@ def add_service_errors(form: Form, error: ValidationError) -> None:
     else:
         for message in error.messages:
             form.add_error(None, message)
+
+
+def search_text(value: object) -> str:
+    """What was typed in a search box, as PostgreSQL text can hold it (no NUL) and no longer than a name."""
+    return str(value or "").replace("\x00", "")[:200]
+
+
+def picker(typed: object, chosen: Model | None, find: Callable[[str, Any], list] | None) -> dict:
+    """A picker's context: what was typed (`query`), the `choices` that `find` gives for it with the chosen one
+    (none without `find`, when the choice is fixed) and `chosen_id`."""
+    text = search_text(typed)
+    return {"query": text, "choices": find(text, chosen) if find else [], "chosen_id": chosen.pk if chosen else None}
 
 
 def url_for_pk(viewname: str) -> Callable[[int], str]:

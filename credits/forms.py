@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from billing.filters import CustomerListFilter
 from billing.models import Invoice
-from billing_site.money import parse_amount
+from billing_site.forms import AmountField, DateInput
 from customers.models import Customer
 from customers.services import NO_CUSTOMERS
 
@@ -34,21 +34,6 @@ def new_key() -> str:
     return uuid.uuid4().hex
 
 
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self) -> None:
-        super().__init__(format="%Y-%m-%d")
-
-
-def _amount(value: object, field: str = "amount") -> Decimal:
-    """parse_amount's messages, attached to the one field being cleaned."""
-    try:
-        return parse_amount(value, field=field)
-    except ValidationError as error:
-        raise ValidationError(error.messages) from None
-
-
 class CreditFieldsForm(forms.Form):
     """What every credit form asks: payment date, amount, reason, note, auto-apply."""
 
@@ -58,12 +43,7 @@ class CreditFieldsForm(forms.Form):
         widget=DateInput(),
         error_messages={"required": "Enter the payment date.", "invalid": "Enter a date like 2026-01-31."},
     )
-    amount = forms.CharField(
-        label="Amount",
-        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "class": "amount"}),
-        help_text="In pounds, for example 25.00",
-        error_messages={"required": "Enter an amount, for example 25.00."},
-    )
+    amount = AmountField(label="Amount", help_text="In pounds, for example 25.00")
     reason = forms.ChoiceField(
         label="Reason",
         choices=Reason.choices,
@@ -78,9 +58,6 @@ class CreditFieldsForm(forms.Form):
         error_messages={"max_length": "Keep the note under 2,000 characters."},
     )
     auto_apply = forms.BooleanField(label=AUTO_APPLY_LABEL, required=False, initial=True)
-
-    def clean_amount(self) -> Decimal:
-        return _amount(self.cleaned_data.get("amount"))
 
 
 class KeyedForm(forms.Form):
@@ -148,7 +125,7 @@ class AssignForm(forms.Form):
         self.invoices = invoices
         # The boxes are written by credits.tables.assign_rows; fields exist to check what was sent.
         for invoice in invoices if self.is_bound else ():
-            self.fields[f"invoice-{invoice.pk}"] = forms.CharField(label=f"Amount for {invoice}", required=False)
+            self.fields[f"invoice-{invoice.pk}"] = AmountField(label=f"Amount for {invoice}", required=False)
         self.extra: dict[int, str] = {}
         if data is not None:
             known = {invoice.pk for invoice in invoices}
@@ -159,15 +136,9 @@ class AssignForm(forms.Form):
 
     def clean(self) -> dict:
         cleaned = super().clean()
-        allocations: dict[int, Decimal | str] = {}
-        for invoice in self.invoices:
-            name = f"invoice-{invoice.pk}"
-            value = (cleaned.get(name) or "").strip()
-            if value:
-                try:
-                    allocations[invoice.pk] = _amount(value, name)
-                except ValidationError as error:
-                    self.add_error(name, error)
+        allocations: dict[int, Decimal | str] = {
+            invoice.pk: amount for invoice in self.invoices if (amount := cleaned.get(f"invoice-{invoice.pk}"))
+        }
         # Unknown invoices go to the service as typed: it names the invoice and what is wrong.
         allocations.update(self.extra)
         if not allocations and not self.errors:
@@ -203,7 +174,7 @@ class CreditFilter(django_filters.FilterSet):
         field_name="customer__name",
         lookup_expr="icontains",
         label="Search customer",
-        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Customer name", "autocomplete": "off"}),
+        widget=forms.SearchInput(attrs={"placeholder": "Customer name"}),
     )
     status = django_filters.ChoiceFilter(choices=CreditStatus.choices, empty_label="Any status", label="Status")
     reason = django_filters.ChoiceFilter(choices=Reason.choices, empty_label="Any reason", label="Reason")

@@ -18,13 +18,14 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import QuerySet, Sum
+from django.db.models import F, QuerySet, Sum
 from django.utils import timezone
 
-from billing.models import OPEN_STATUSES, Invoice, InvoiceStatus
+from billing.models import OPEN_STATUSES, Invoice, InvoiceStatus, invoice_status
 from billing.services import lock_invoice_customer
 from billing.settlement import Settlement
 from billing_site.ledger import check_choice, check_date, ledger_write
@@ -265,6 +266,37 @@ def unassign_credit(assignment: CreditAssignment, *, by=None) -> None:
     _lock_credit(assignment.credit_id)
     if CreditAssignment.objects.filter(pk=assignment.pk).delete()[0] == 0:
         raise ValidationError(ASSIGNMENT_GONE)
+
+
+class StatusChange(NamedTuple):
+    invoice: Invoice
+    before: InvoiceStatus
+    after: InvoiceStatus
+
+
+class DeletePreview(NamedTuple):
+    """What `delete_credit` would do: the assignments it removes, and the invoices whose status changes."""
+
+    assignments: list[CreditAssignment]
+    changes: list[StatusChange]
+
+
+def preview_delete(credit: Credit) -> DeletePreview:
+    """The delete confirmation's facts; each invoice's status after is judged by the rule of its generated column."""
+    assignments = list(credit.assignments.select_related("invoice").order_by("invoice__issue_date", "invoice_id", "id"))
+    invoices = (
+        Invoice.objects.filter(credit_assignments__credit=credit)
+        .annotate(removed=Sum("credit_assignments__amount"))
+        .alias(credited_after=F("credited") - F("removed"))
+        .annotate(status_after=invoice_status(credited="credited_after"))
+        .order_by("issue_date", "id")
+    )
+    changes = [
+        StatusChange(invoice, InvoiceStatus(invoice.status), InvoiceStatus(invoice.status_after))
+        for invoice in invoices
+        if invoice.status_after != invoice.status
+    ]
+    return DeletePreview(assignments, changes)
 
 
 @ledger_write("delete_credit")

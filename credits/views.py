@@ -30,11 +30,11 @@ from django.views.decorators.vary import vary_on_headers
 from django_tables2 import RequestConfig
 from django_tables2.paginators import LazyPaginator
 
-from billing.models import Invoice, InvoiceStatus
+from billing.models import Invoice
 from billing_site.history import history
 from billing_site.money import ZERO, format_money, parse_amount
 from billing_site.permissions import permission_required
-from billing_site.web import add_service_errors, see_other, wants_partial
+from billing_site.web import add_service_errors, picker, see_other, wants_partial
 from customers.filters import tag_suggestions
 from customers.services import customer_choices, customer_or_none
 
@@ -106,15 +106,10 @@ def _table(request: HttpRequest, table):
 @permission_required("customers.view_customer")
 def customer_search(request: HttpRequest) -> HttpResponse:
     """The Add Credit picker's results as you type: customers (name + email) as radio options."""
-    query = request.GET.get("customer_q", "")[:200]
     if not wants_partial(request):
         return HttpResponseRedirect(f"{reverse('credits:add')}?{request.GET.urlencode()}")
     chosen = customer_or_none(request.GET.get("customer"))
-    context = {
-        "choices": customer_choices(query, chosen),
-        "chosen_id": chosen.pk if chosen else None,
-        "customer_q": query,
-    }
+    context = picker(request.GET.get("customer_q"), chosen, customer_choices)
     return render(request, "credits/_customer_results.html", context)
 
 
@@ -148,15 +143,12 @@ def credit_add(request: HttpRequest) -> HttpResponse:
     else:
         form = AddCreditForm(initial={"customer": fixed.pk} if fixed else None)
         chosen, twin = fixed, None
-    query = request.GET.get("customer_q", "")[:200]
     context = {
         "form": form,
         "fixed": fixed,
         "next": next_url,
         "cancel_url": next_url or reverse("credits:list"),
-        "customer_q": query,
-        "choices": [] if fixed else customer_choices(query, chosen),
-        "chosen_id": chosen.pk if chosen else None,
+        **picker(request.GET.get("customer_q"), chosen, None if fixed else customer_choices),
         "twin": twin,
     }
     return render(request, _partial(request, "credits/add.html", "form"), context, status=status)
@@ -484,18 +476,6 @@ def credit_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, _partial(request, "credits/edit.html", "form"), context, status=status)
 
 
-def _status_after(invoice: Invoice, removed: Decimal) -> str:
-    """The invoice's status once `removed` of its credit is taken away (the rule of Invoice.status)."""
-    if invoice.voided_at is not None:
-        return InvoiceStatus.VOID
-    credited = invoice.credited - removed
-    if invoice.total > 0 and invoice.total <= invoice.paid + credited:
-        return InvoiceStatus.PAID
-    if invoice.paid > 0 or credited > 0:
-        return InvoiceStatus.PART_PAID
-    return InvoiceStatus.UNPAID
-
-
 @vary_on_headers("HX-Request")
 @require_http_methods(["GET", "POST"])
 @permission_required("credits.delete_credit")
@@ -514,20 +494,9 @@ def credit_delete(request: HttpRequest, pk: int) -> HttpResponse:
                 request, f"Credit of {format_money(credit.amount)} for {credit.customer.name} deleted.{again}"
             )
             return see_other(request, _safe_next(request) or _customer_billing_url(credit.customer_id))
-    assignments = list(credit.assignments.select_related("invoice").order_by("invoice__issue_date", "invoice_id", "id"))
-    removed: dict[int, Decimal] = {}
-    for assignment in assignments:
-        removed[assignment.invoice_id] = removed.get(assignment.invoice_id, ZERO) + assignment.amount
-    invoices = {assignment.invoice_id: assignment.invoice for assignment in assignments}
-    changes = [
-        (invoice, invoice.status_label, InvoiceStatus(after).label)
-        for invoice in invoices.values()
-        if (after := _status_after(invoice, removed[invoice.pk])) != invoice.status
-    ]
     context = {
         **_tab_context(request, credit, "details"),
-        "assignments": assignments,
-        "changes": changes,
+        "preview": services.preview_delete(credit),
         "error": error,
         "next": _safe_next(request),
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import django_filters
+from django import forms
 from django.core.cache import cache
 from django.db import connection
 
@@ -28,8 +29,12 @@ def _newest_tags() -> list[str]:
 
 
 class CustomerFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="search", label="Search", help_text="Name, email or phone")
-    tag = django_filters.CharFilter(method="filter_tag", label="Class tag")
+    q = django_filters.CharFilter(
+        method="search", label="Search", widget=forms.SearchInput(attrs={"placeholder": "Name, email or phone"})
+    )
+    tag = django_filters.CharFilter(
+        method="filter_tag", label="Class tag", widget=forms.TextInput(attrs={"list": "tag-suggestions"})
+    )
 
     class Meta:
         model = Customer

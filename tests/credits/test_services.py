@@ -515,6 +515,70 @@ def test_it_refuses_to_delete_a_credit_twice(customer):
         credits.delete_credit(credit)
 
 
+# preview_delete
+
+
+def test_the_delete_preview_agrees_with_what_deleting_does(customer):
+    paid_by_it, paid_with_payment, paid_with_other, part_by_it, part_with_payment, twice, voided, untouched = (
+        invoice_for(customer, "100.00") for _ in range(8)
+    )
+    credit, other = credit_for(customer, "500.00"), credit_for(customer, "20.00")
+    billing.record_payment(paid_with_payment, "40.00")
+    billing.record_payment(part_with_payment, "10.00")
+    credits.assign_credit(other, {paid_with_other: "20.00"})
+    credits.assign_credit(
+        credit,
+        {
+            paid_by_it: "100.00",
+            paid_with_payment: "60.00",
+            paid_with_other: "80.00",
+            part_by_it: "30.00",
+            part_with_payment: "50.00",
+            twice: "70.00",
+            voided: "25.00",
+        },
+    )
+    credits.assign_credit(credit, {twice: "30.00"})
+    billing.void_invoice(voided)  # releases its part of the credit
+    statuses = dict(customer.invoices.values_list("pk", "status"))
+    assert [statuses[i.pk] for i in (paid_by_it, paid_with_other, part_by_it, twice, voided, untouched)] == [
+        "paid",
+        "paid",
+        "part_paid",
+        "paid",
+        "void",
+        "unpaid",
+    ]
+
+    preview = credits.preview_delete(credit)
+
+    assert [(a.invoice, a.amount) for a in preview.assignments] == [
+        (paid_by_it, D("100.00")),
+        (paid_with_payment, D("60.00")),
+        (paid_with_other, D("80.00")),
+        (part_by_it, D("30.00")),
+        (part_with_payment, D("50.00")),
+        (twice, D("70.00")),
+        (twice, D("30.00")),
+    ]
+    assert [tuple(change) for change in preview.changes] == [
+        (paid_by_it, "paid", "unpaid"),
+        (paid_with_payment, "paid", "part_paid"),
+        (paid_with_other, "paid", "part_paid"),
+        (part_by_it, "part_paid", "unpaid"),
+        (twice, "paid", "unpaid"),
+    ]
+    assert all(change.before == statuses[change.invoice.pk] for change in preview.changes)
+    foreseen = statuses | {change.invoice.pk: change.after for change in preview.changes}
+    credits.delete_credit(credit)
+    assert dict(customer.invoices.values_list("pk", "status")) == foreseen
+
+
+def test_the_delete_preview_of_an_unassigned_credit_changes_nothing(customer):
+    invoice_for(customer, "100.00")
+    assert credits.preview_delete(credit_for(customer, "10.00")) == ([], [])
+
+
 # apply_available_credit
 
 
