@@ -32,6 +32,7 @@ lint: venv
 	.venv/bin/lint-imports
 
 test: lint database browser
+	$(PYTHON) manage.py makemigrations --check --dry-run -v 0
 	$(PYTHON) -m pytest
 
 fmt: venv
