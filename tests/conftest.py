@@ -6,6 +6,7 @@ import os
 
 import pytest
 
+from credits import roles
 from tests.factories import CustomerFactory, UserFactory
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -31,12 +32,12 @@ def empty_cache():
 
 @pytest.fixture
 def staff(db):
-    return UserFactory(username="sam.staff", groups=["Billing staff"])
+    return UserFactory(username="sam.staff", groups=[roles.BILLING_STAFF])
 
 
 @pytest.fixture
 def manager(db):
-    return UserFactory(username="maria.manager", groups=["Managers"])
+    return UserFactory(username="maria.manager", groups=[roles.MANAGERS])
 
 
 @pytest.fixture

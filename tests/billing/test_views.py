@@ -15,6 +15,7 @@ from django.urls import reverse
 from billing import services as billing
 from billing.models import Invoice, InvoiceStatus, Payment
 from billing_site.ledger import today
+from credits import roles
 from credits import services as credits
 from credits.models import Credit
 from tests.factories import CustomerFactory, UserFactory, credit_for, invoice_for
@@ -291,7 +292,7 @@ def submit_together(user, url: str, data: dict, times: int = 2) -> list[int]:
 
 @pytest.mark.usefixtures("keep_staff_groups")
 def test_simultaneous_submits_of_one_new_invoice_form_make_one_invoice(transactional_db):
-    staff = UserFactory(username="sam.staff", groups=["Billing staff"])
+    staff = UserFactory(username="sam.staff", groups=[roles.BILLING_STAFF])
     customer = CustomerFactory(name="Amy Parent")
     assert submit_together(staff, reverse("billing:invoice_add"), invoice_post(customer), times=3) == [303, 303, 303]
     assert Invoice.objects.count() == 1
@@ -695,7 +696,7 @@ def test_it_records_one_payment_when_the_same_form_is_submitted_twice(staff_clie
 
 @pytest.mark.usefixtures("keep_staff_groups")
 def test_simultaneous_submits_of_one_payment_form_record_one_payment(transactional_db):
-    staff = UserFactory(username="sam.staff", groups=["Billing staff"])
+    staff = UserFactory(username="sam.staff", groups=[roles.BILLING_STAFF])
     invoice = invoice_for(CustomerFactory(name="Amy Parent"), "120.00")
     assert submit_together(staff, reverse("billing:payment_add"), payment_post(invoice), times=3) == [303, 303, 303]
     assert Payment.objects.count() == 1
