@@ -9,7 +9,6 @@ import types
 import pytest
 from django.apps import apps
 from django.db import connection, transaction
-from django.test import Client
 
 from billing import services as billing
 from credits import roles
@@ -81,12 +80,6 @@ def assert_unchanged(before: dict[str, object]) -> None:
 def page_text(response) -> str:
     """A response's body as a person reads it (entities decoded)."""
     return html.unescape(response.content.decode())
-
-
-def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def build_world() -> types.SimpleNamespace:

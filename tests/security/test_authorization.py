@@ -22,8 +22,8 @@ from billing.models import Invoice, Payment
 from credits import services as credits
 from credits.models import Credit, CreditAssignment, CreditBatch
 from customers.models import Customer
-from tests.conftest import PASSWORD
-from tests.security.conftest import assert_unchanged, db_snapshot, logged_in, page_text
+from tests.conftest import PASSWORD, logged_in
+from tests.security.conftest import assert_unchanged, db_snapshot, page_text
 from tests.security.test_bad_input import bulk_form, credit_form, customer_form, edit_form, invoice_form, payment_form
 
 # Left out on purpose: the Django admin (superusers only, Django's own checks), and the auth views a
