@@ -21,7 +21,7 @@ from credits import services as credits
 from tests.conftest import htmx, logged_in
 from tests.factories import CustomerFactory, credit_for, invoice_for
 from tests.security.conftest import assert_unchanged, db_snapshot, page_text
-from tests.security.server import ROOT, production_env
+from tests.security.server import ROOT, collectstatic, production_env
 from tests.security.test_authorization import RULES, url_for, valid_post
 
 # Script, event handlers, and htmx attributes that would make the page fetch or run something if they got through.
@@ -324,8 +324,14 @@ print(json.dumps(out))
 """
 
 
-def test_over_https_cookies_are_secure_and_hsts_is_sent(django_db_setup):
-    """Production settings (DEBUG off, so HTTPS on), the real middleware, a real login: in a subprocess, rolled back."""
+def test_over_https_cookies_are_secure_and_hsts_is_sent(db):
+    """Production settings (DEBUG off, so HTTPS on), the real middleware, a real login: in a subprocess, rolled back.
+
+    `db`, not just django_db_setup: run alone, pytest-django creates the test database only for a test that asks
+    for one, and the probe would log in to the development database instead. The login page needs the static
+    manifest that production settings read, which no earlier test may have built yet.
+    """
+    collectstatic()
     env = production_env(DJANGO_HTTPS="", DJANGO_ALLOWED_HOSTS="testserver")
     result = subprocess.run(
         [sys.executable, "-c", HTTPS_PROBE], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
