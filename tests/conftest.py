@@ -1,16 +1,38 @@
-"""The shared cast: a billing staff member, a manager, a superuser, and a browser."""
+"""The shared cast (a billing staff member, a manager, a superuser, each with a browser of their own) and the
+helpers every view test uses: htmx's headers, and counting a page's queries with pytest-django's fixtures."""
 
 from __future__ import annotations
 
 import os
 
 import pytest
+from django.test import Client
 
+from credits import roles
 from tests.factories import CustomerFactory, UserFactory
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 PASSWORD = "correct horse battery"
+
+# The most queries any page may make, whatever the rows; the heaviest (a customer's Billing tab, an invoice)
+# make 10. test_query_counts.py and the "same queries with ten times the rows" tests hold every page to it.
+PAGE_QUERY_BUDGET = 15
+
+
+def htmx(*, history_restore: bool = False) -> dict[str, str]:
+    """The headers htmx sends with its requests: `client.get(url, headers=htmx())`."""
+    headers = {"HX-Request": "true"}
+    if history_restore:
+        headers["HX-History-Restore-Request"] = "true"
+    return headers
+
+
+def logged_in(user) -> Client:
+    """A browser of its own (its own cookies and session), logged in as `user`."""
+    client = Client()
+    client.force_login(user)
+    return client
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -31,12 +53,12 @@ def empty_cache():
 
 @pytest.fixture
 def staff(db):
-    return UserFactory(username="sam.staff", groups=["Billing staff"])
+    return UserFactory(username="sam.staff", groups=[roles.BILLING_STAFF])
 
 
 @pytest.fixture
 def manager(db):
-    return UserFactory(username="maria.manager", groups=["Managers"])
+    return UserFactory(username="maria.manager", groups=[roles.MANAGERS])
 
 
 @pytest.fixture
@@ -45,15 +67,40 @@ def superuser(db):
 
 
 @pytest.fixture
-def staff_client(client, staff):
-    client.force_login(staff)
-    return client
+def staff_client(staff):
+    """Sam's browser; a test may ask for manager_client too, and get Maria's, logged in beside it."""
+    return logged_in(staff)
 
 
 @pytest.fixture
-def manager_client(client, manager):
-    client.force_login(manager)
-    return client
+def manager_client(manager):
+    return logged_in(manager)
+
+
+@pytest.fixture
+def page_queries(django_assert_max_num_queries, django_assert_num_queries):
+    """GET a page with nothing cached (the tag suggestions are kept a minute) and count its queries.
+
+    `page_queries(client, url)` returns how many it made, and fails past PAGE_QUERY_BUDGET;
+    `page_queries(client, url, exactly=n)` fails unless it made exactly n (pytest -v lists them).
+    A streamed response (the CSV export) is read to the end, since it queries as it streams.
+    """
+    from django.core.cache import cache
+
+    def get(client: Client, url: str, *, exactly: int | None = None, headers: dict[str, str] | None = None) -> int:
+        cache.clear()
+        if exactly is None:
+            counting = django_assert_max_num_queries(PAGE_QUERY_BUDGET, info=url)
+        else:
+            counting = django_assert_num_queries(exactly, info=f"{url} made a different number of queries")
+        with counting as captured:
+            response = client.get(url, headers=headers)
+            if response.streaming:
+                b"".join(response.streaming_content)
+        assert response.status_code == 200, f"{url} answered {response.status_code}"
+        return len(captured)
+
+    return get
 
 
 @pytest.fixture

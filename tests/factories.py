@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import importlib
-
 import factory
-from django.contrib.auth.models import Group, Permission, User
+from django.contrib.auth.models import Group, User
 
+from credits.roles import ensure_staff_groups
 from customers.models import Customer
 
 
@@ -18,18 +17,6 @@ class CustomerFactory(factory.django.DjangoModelFactory):
     email = factory.LazyAttribute(lambda c: f"{c.name.lower().replace(' ', '.')}@example.com")
     phone = factory.Faker("phone_number", locale="en_GB")
     tags = factory.LazyFunction(lambda: ["Ballet Tue 4pm"])
-
-
-def ensure_staff_groups() -> None:
-    """The staff groups come from a data migration, which a transactional test's flush removes: put them back."""
-    groups = importlib.import_module("credits.migrations.0004_staff_groups").GROUPS
-    if Group.objects.filter(name__in=groups).count() == len(groups):
-        return
-    for name, codes in groups.items():
-        group, _ = Group.objects.get_or_create(name=name)
-        for code in codes:
-            app_label, codename = code.split(".")
-            group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -44,8 +31,11 @@ class UserFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def groups(self, create: bool, names: list[str] | None, **kwargs) -> None:
         if create and names:
-            ensure_staff_groups()
-            self.groups.set(Group.objects.filter(name__in=names))
+            if Group.objects.filter(name__in=names).count() < len(set(names)):
+                ensure_staff_groups()  # the migration made them, but a transactional test's flush removed them
+            groups = list(Group.objects.filter(name__in=names))
+            assert len(groups) == len(set(names)), f"no such group among {names}: a user without it would prove nothing"
+            self.groups.set(groups)
         if create:
             self.save()
 

@@ -14,7 +14,7 @@ from django.db import connection, connections
 from django.db.models import Count, Max, Sum
 
 from credits.management.commands.check_ledger import find_mismatches
-from tests.factories import ensure_staff_groups
+from credits.roles import ensure_staff_groups
 
 # (model label, fields summed) for every table a ledger write can touch, history included.
 _TABLES = [
@@ -96,9 +96,10 @@ def run_together(jobs: list[Callable[[], Any]]) -> list[Any]:
 def keep_staff_groups(django_db_blocker):
     """Put the staff groups back after a transactional test's flush, for the tests that run after it.
 
-    The groups come from a data migration, which a flush does not replay. Request this fixture
-    before `transactional_db` so that its teardown runs after the flush, and not in a module with
-    a module-wide `django_db` mark: that mark's autouse fixture would set up the flush first.
+    The groups come from a data migration, which a flush does not replay: credits.roles makes them
+    again. Request this fixture before `transactional_db` so that its teardown runs after the flush,
+    and not in a module with a module-wide `django_db` mark: that mark's autouse fixture would set up
+    the flush first.
     """
     yield
     with django_db_blocker.unblock():

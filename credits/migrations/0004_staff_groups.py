@@ -1,4 +1,14 @@
-"""The two staff roles of PRODUCT.md, as groups with exactly their permissions."""
+"""The two staff roles of PRODUCT.md, as groups with exactly their permissions.
+
+The living definition is credits/roles.py (GROUPS, ensure_staff_groups), which the code and the tests
+use. This migration keeps its own frozen copy on purpose and imports nothing from the app: it must
+still run on an empty database long after GROUPS has changed, at this point of history, when only
+the permissions of the models up to here exist. Calling roles.ensure_staff_groups() here would make
+every fresh `migrate` break the day GROUPS names a permission of a later model (or the module moves).
+So a change to the roles is a change to GROUPS plus a new data migration with its own frozen copy of
+the change; tests/credits/test_roles.py runs the group migrations and fails until they give the
+groups exactly what GROUPS says.
+"""
 
 from django.contrib.auth.management import create_permissions
 from django.db import migrations

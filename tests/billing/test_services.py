@@ -247,6 +247,7 @@ def test_it_refuses_to_void_an_invoice_that_does_not_exist():
 def test_a_void_invoice_takes_no_auto_apply_credit_later(customer):
     invoice = billing.void_invoice(invoice_for(customer, "100.00"))
     credit_for(customer, "50.00", auto_apply=True)
-    invoice_for(customer, "20.00")
+    later = invoice_for(customer, "20.00")
     assert not CreditAssignment.objects.filter(invoice=invoice).exists()
+    assert later.credited == D("20.00")  # the credit was there to take: the next invoice took it
     assert Payment.objects.count() == 0

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
+from credits.roles import ensure_staff_groups
 from tests.conftest import PASSWORD
-from tests.factories import ensure_staff_groups
 from tests.ledger import keep_staff_groups  # noqa: F401 - a fixture
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"

@@ -9,9 +9,9 @@ import types
 import pytest
 from django.apps import apps
 from django.db import connection, transaction
-from django.test import Client
 
 from billing import services as billing
+from credits import roles
 from credits import services as credits
 from tests.factories import CustomerFactory, UserFactory, credit_for, invoice_for
 
@@ -82,18 +82,12 @@ def page_text(response) -> str:
     return html.unescape(response.content.decode())
 
 
-def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def build_world() -> types.SimpleNamespace:
     """Two customers with every kind of object: open, paid and void invoices, credits (one deleted, one assigned),
     a bulk batch across both customers, and the cast of users (one for each role, and one with no role)."""
     w = types.SimpleNamespace()
-    w.staff = UserFactory(username="sam.staff", groups=["Billing staff"])
-    w.manager = UserFactory(username="maria.manager", groups=["Managers"])
+    w.staff = UserFactory(username="sam.staff", groups=[roles.BILLING_STAFF])
+    w.manager = UserFactory(username="maria.manager", groups=[roles.MANAGERS])
     w.superuser = UserFactory(username="root", is_staff=True, is_superuser=True)
     w.nobody = UserFactory(username="nora.nobody")
     w.amy = CustomerFactory(name="Amy Parent", email="amy@example.com", phone="07700 900001", tags=["Ballet Tue 4pm"])

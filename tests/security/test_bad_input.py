@@ -24,7 +24,8 @@ from credits import services as credits
 from credits.models import Credit, CreditAssignment, CreditBatch
 from customers import services as customers
 from customers.models import Customer
-from tests.security.conftest import assert_unchanged, db_snapshot, logged_in, page_text
+from tests.conftest import logged_in
+from tests.security.conftest import assert_unchanged, db_snapshot, page_text
 
 TODAY = timezone.localdate()
 LONG_AGO = "1900-01-01"

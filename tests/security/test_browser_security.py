@@ -18,12 +18,11 @@ from django.urls import reverse
 
 from billing import services as billing
 from credits import services as credits
+from tests.conftest import htmx, logged_in
 from tests.factories import CustomerFactory, credit_for, invoice_for
-from tests.security.conftest import assert_unchanged, db_snapshot, logged_in, page_text
-from tests.security.server import ROOT, production_env
+from tests.security.conftest import assert_unchanged, db_snapshot, page_text
+from tests.security.server import ROOT, collectstatic, production_env
 from tests.security.test_authorization import RULES, url_for, valid_post
-
-HTMX = {"HTTP_HX_REQUEST": "true"}
 
 # Script, event handlers, and htmx attributes that would make the page fetch or run something if they got through.
 PAYLOADS = [
@@ -99,7 +98,7 @@ def test_every_post_is_refused_with_a_wrong_csrf_token(world, name):
     client.force_login(world.superuser)
     client.get(reverse("credits:list"))  # a real csrftoken cookie
     before = db_snapshot()
-    response = client.post(url_for(name, world), valid_post(name, world), HTTP_X_CSRFTOKEN="x" * 32, **HTMX)
+    response = client.post(url_for(name, world), valid_post(name, world), HTTP_X_CSRFTOKEN="x" * 32, headers=htmx())
     assert response.status_code == 403
     assert_unchanged(before)
 
@@ -116,7 +115,7 @@ def test_the_same_post_with_the_token_goes_through(world):
         reverse("credits:assign", args=[world.credit.pk]),
         {f"invoice-{world.open2.pk}": "1.00"},
         HTTP_X_CSRFTOKEN=token,
-        **HTMX,
+        headers=htmx(),
     )
     assert response.status_code == 200 and response["HX-Redirect"]
 
@@ -141,9 +140,9 @@ def test_a_get_changes_nothing(world, name):
     client = logged_in(world.manager)
     url = url_for(name, world)
     before = db_snapshot()
-    for headers in ({}, HTMX):
+    for headers in ({}, htmx()):
         response = client.get(
-            url, {"q": "Amy", "customer_q": "Amy", "invoice_q": "INV", "customer": world.amy.pk}, **headers
+            url, {"q": "Amy", "customer_q": "Amy", "invoice_q": "INV", "customer": world.amy.pk}, headers=headers
         )
         assert response.status_code in (200, 302), (name, response.status_code)
     assert_unchanged(before)
@@ -211,8 +210,8 @@ def test_attacks_in_names_and_notes_render_inert_on_every_page_that_shows_them(w
     client = logged_in(world.manager)
     shows = set(evil_pages(evil))
     for url in evil_pages(evil) + evil_pickers(evil):
-        for headers in ({}, HTMX):
-            response = client.get(url, **headers)
+        for headers in ({}, htmx()):
+            response = client.get(url, headers=headers)
             if response.status_code == 302 and not headers and url not in shows:
                 continue  # a picker fragment asked for without htmx sends the browser to its page
             assert response.status_code == 200, url
@@ -325,8 +324,14 @@ print(json.dumps(out))
 """
 
 
-def test_over_https_cookies_are_secure_and_hsts_is_sent(django_db_setup):
-    """Production settings (DEBUG off, so HTTPS on), the real middleware, a real login: in a subprocess, rolled back."""
+def test_over_https_cookies_are_secure_and_hsts_is_sent(db):
+    """Production settings (DEBUG off, so HTTPS on), the real middleware, a real login: in a subprocess, rolled back.
+
+    `db`, not just django_db_setup: run alone, pytest-django creates the test database only for a test that asks
+    for one, and the probe would log in to the development database instead. The login page needs the static
+    manifest that production settings read, which no earlier test may have built yet.
+    """
+    collectstatic()
     env = production_env(DJANGO_HTTPS="", DJANGO_ALLOWED_HOSTS="testserver")
     result = subprocess.run(
         [sys.executable, "-c", HTTPS_PROBE], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120

@@ -12,18 +12,16 @@ from django.urls import reverse
 
 from credits import services as credits
 from credits.models import Credit, CreditBatch
-from tests.security.conftest import logged_in
+from tests.conftest import htmx, logged_in
 from tests.security.test_bad_input import bulk_form, credit_form
 
-HTMX = {"HTTP_HX_REQUEST": "true"}
 
-
-@pytest.mark.parametrize("headers", [{}, HTMX], ids=["plain", "htmx"])
+@pytest.mark.parametrize("headers", [{}, htmx()], ids=["plain", "htmx"])
 def test_the_same_add_credit_form_posted_five_times_makes_one_credit(world, headers):
     client = logged_in(world.staff)
     form = credit_form(world.amy, amount="31.00")
     before = Credit.objects.count()
-    responses = [client.post(reverse("credits:add"), form, **headers) for _ in range(5)]
+    responses = [client.post(reverse("credits:add"), form, headers=headers) for _ in range(5)]
     assert {r.status_code for r in responses} == ({200} if headers else {303})
     targets = {r["HX-Redirect"] if headers else r["Location"] for r in responses}
     assert len(targets) == 1, targets
@@ -31,11 +29,11 @@ def test_the_same_add_credit_form_posted_five_times_makes_one_credit(world, head
     assert Credit.objects.filter(amount="31.00").count() == 1
 
 
-@pytest.mark.parametrize("headers", [{}, HTMX], ids=["plain", "htmx"])
+@pytest.mark.parametrize("headers", [{}, htmx()], ids=["plain", "htmx"])
 def test_the_same_bulk_form_posted_five_times_makes_one_batch(world, headers):
     client = logged_in(world.manager)
     form = bulk_form(world.amy, world.ben, amount="2.50")
-    responses = [client.post(reverse("credits:bulk"), form, **headers) for _ in range(5)]
+    responses = [client.post(reverse("credits:bulk"), form, headers=headers) for _ in range(5)]
     assert {r.status_code for r in responses} == ({200} if headers else {303})
     batch = CreditBatch.objects.get(amount="2.50")
     assert batch.count == 2 and Credit.objects.filter(batch=batch).count() == 2

@@ -18,6 +18,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from credits import roles
 from credits.models import Credit, CreditBatch
 from tests.conftest import PASSWORD
 from tests.factories import CustomerFactory, UserFactory
@@ -112,7 +113,7 @@ def in_background(job) -> tuple[threading.Thread, list]:
 
 
 def a_manager(server) -> Browser:
-    user = UserFactory(groups=["Managers"])
+    user = UserFactory(groups=[roles.MANAGERS])
     server_password(user, PASSWORD)
     return Browser(server.url).log_in(user.username, PASSWORD)
 

@@ -25,6 +25,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from billing.models import Invoice, Payment
+from credits import roles
 from credits.models import Credit, CreditAssignment, CreditBatch
 from tests.conftest import PASSWORD
 from tests.factories import CustomerFactory, UserFactory, credit_for, invoice_for
@@ -99,7 +100,7 @@ def test_staff_racing_over_http_never_over_assign_lose_an_update_or_see_a_500(se
     invoices = [invoice_for(amy, "40.00") for _ in range(5)]
     credit = credit_for(amy, "100.00")
     bill = invoice_for(ben, "100.00")
-    sessions = [person(server, "Billing staff")[1] for _ in range(4)]
+    sessions = [person(server, roles.BILLING_STAFF)[1] for _ in range(4)]
     today = timezone.localdate().isoformat()
 
     def assign(i: int):
@@ -151,7 +152,7 @@ def test_staff_racing_over_http_never_over_assign_lose_an_update_or_see_a_500(se
 @pytest.mark.usefixtures("keep_staff_groups")
 def test_the_same_add_credit_form_from_two_tabs_at_once_makes_one_credit(server, transactional_db):
     amy = CustomerFactory()
-    _, tab = person(server, "Billing staff")
+    _, tab = person(server, roles.BILLING_STAFF)
     form = {
         "customer": amy.pk,
         "date": timezone.localdate().isoformat(),
@@ -172,7 +173,7 @@ def test_the_same_add_credit_form_from_two_tabs_at_once_makes_one_credit(server,
 @pytest.mark.usefixtures("keep_staff_groups")
 def test_the_same_bulk_credit_form_from_two_tabs_at_once_makes_one_batch(server, transactional_db):
     people = CustomerFactory.create_batch(3)
-    _, tab = person(server, "Managers")
+    _, tab = person(server, roles.MANAGERS)
     form = {
         "customer": [p.pk for p in people],
         "date": timezone.localdate().isoformat(),

@@ -8,6 +8,7 @@ import re
 import pytest
 
 from billing import services as billing
+from credits import roles
 from credits import services as credits
 from tests.conftest import PASSWORD
 from tests.factories import CustomerFactory, UserFactory, credit_for, invoice_for
@@ -35,7 +36,7 @@ FOREIGN_ATTRIBUTES = """
 @pytest.mark.usefixtures("keep_staff_groups")
 def test_stored_attacks_never_run_in_the_browser(page, live_server, transactional_db):
     manager = UserFactory(
-        username="maria.manager", first_name="Mallory <img src=x onerror=alert(2)>", groups=["Managers"]
+        username="maria.manager", first_name="Mallory <img src=x onerror=alert(2)>", groups=[roles.MANAGERS]
     )
     eve = CustomerFactory(name=EVIL, email="eve@example.com", notes=EVIL, tags=PAYLOADS)
     invoice = invoice_for(eve, "90.00")
