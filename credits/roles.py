@@ -40,6 +40,9 @@ GROUPS: dict[str, tuple[str, ...]] = {
         "credits.delete_credit",
         "credits.undo_creditbatch",
         "billing.void_invoice",
+        # Locked logins: see the logins paused after five wrong passwords, and unlock a colleague's.
+        "axes.view_accessattempt",
+        "axes.delete_accessattempt",
     ),
 }
 

@@ -7,8 +7,10 @@ import html
 import types
 
 import pytest
+from axes.models import AccessAttempt
 from django.apps import apps
 from django.db import connection, transaction
+from django.utils import timezone
 
 from billing import services as billing
 from credits import roles
@@ -18,7 +20,7 @@ from tests.factories import CustomerFactory, UserFactory, credit_for, invoice_fo
 # Every table a request could write to: the three apps (with their history tables), history's context,
 # and who may log in (users, groups, permissions). Sessions and axes' login records are left out: a
 # refused form may still leave a message in the session, which is not the ledger.
-SNAPSHOT_APPS = ("customers", "billing", "credits", "pghistory", "auth", "admin")
+SNAPSHOT_APPS = ("customers", "billing", "credits", "pghistory", "auth", "admin", "axes")
 
 MONEY_TOTALS = """
 SELECT
@@ -108,6 +110,11 @@ def build_world() -> types.SimpleNamespace:
     w.batch = credits.add_bulk_credits([w.amy, w.ben], "10.00", reason="goodwill", auto_apply=False)
     w.batch_amy = w.batch.credits.get(customer=w.amy)
     w.batch_ben = w.batch.credits.get(customer=w.ben)
+    # A login locked after five wrong passwords, for Locked logins' Unlock.
+    w.locked = AccessAttempt.objects.create(
+        username="locked.out", ip_address="127.0.0.1", user_agent="test", failures_since_start=5,
+        get_data="", post_data="", http_accept="", path_info="/accounts/login/", attempt_time=timezone.now(),
+    )  # fmt: skip
     return w
 
 

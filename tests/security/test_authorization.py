@@ -49,6 +49,7 @@ RULES: dict[str, Rule] = {
     "home": Rule(("GET",), ANYONE),
     "password_change": Rule(("GET", "POST"), ANYONE),
     "password_change_done": Rule(("GET",), ANYONE),
+    "locked_logins": Rule(("GET", "POST"), MANAGERS),
     "customers:list": Rule(("GET",), STAFF),
     "customers:add": Rule(("GET", "POST"), STAFF),
     "customers:matching": Rule(("GET",), MANAGERS),  # "select all matching" belongs to bulk credits
@@ -148,6 +149,7 @@ def valid_post(name: str, w) -> dict:
         "credits:delete": lambda: {},
         "credits:assign": lambda: {f"invoice-{w.open2.pk}": "5.00"},
         "credits:unassign": lambda: {},
+        "locked_logins": lambda: {"attempt": w.locked.pk},
     }[name]()
 
 
