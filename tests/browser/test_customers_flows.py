@@ -69,8 +69,13 @@ def test_it_finds_a_customer_and_opens_the_billing_tab(as_user, staff, live_serv
     screenshot(page, "customers-4-billing-tab")
     assert_accessible(page)
 
+    # Add Credit sits with the Credits list it adds to, not under Invoices.
+    credits_section = page.get_by_role("region", name=re.compile("^Credits"))
+    expect(
+        page.get_by_role("region", name=re.compile("^Invoices")).get_by_role("link", name="Add Credit")
+    ).to_have_count(0)
     # Click Add Credit, enter the payment date and amount, and press Create.
-    page.locator("#main").get_by_role("link", name="Add Credit").click()
+    credits_section.get_by_role("link", name="Add Credit").click()
     dialog = page.get_by_role("dialog", name="Add Credit for Amy Parent")
     expect(dialog).to_be_visible()
     dialog.get_by_label("Payment date").fill("2026-11-20")
