@@ -9,6 +9,8 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import logout
+from django.contrib.auth.signals import user_logged_in
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
@@ -28,6 +30,12 @@ def ended_message(reason: str | None) -> str:
     template = ENDED.get(reason or "")
     idle, hours = settings.SESSION_IDLE_SECONDS // 60, settings.SESSION_COOKIE_AGE // 3600
     return template.format(idle=idle, hours=hours) if template else ""
+
+
+@receiver(user_logged_in)
+def _start(sender, request: HttpRequest, **kwargs) -> None:
+    """A session's clocks start at login (saved with the login itself, not by the first page after it)."""
+    request.session[STARTED] = request.session[SEEN] = int(time.time())
 
 
 class SessionLimitsMiddleware:
@@ -50,7 +58,7 @@ class SessionLimitsMiddleware:
             logout(request)
             url = f"{reverse('login')}?{urlencode({'ended': reason, 'next': request.get_full_path()})}"
             return HttpResponseClientRedirect(url) if request.headers.get("HX-Request") else HttpResponseRedirect(url)
-        if now - seen >= SEEN_EVERY or SEEN not in session:
+        if now - seen >= SEEN_EVERY:
             session[SEEN] = now
         response = self.get_response(request)
         add_never_cache_headers(response)  # no-cache, no-store, must-revalidate, private

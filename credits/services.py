@@ -22,14 +22,14 @@ from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import F, QuerySet, Sum
+from django.db.models import F, QuerySet, Sum, Value
 from django.utils import timezone
 
 from billing.models import OPEN_STATUSES, Invoice, InvoiceStatus, invoice_status
 from billing.services import lock_invoice_customer
 from billing.settlement import Settlement
 from billing_site.ledger import check_choice, check_date, ledger_write
-from billing_site.money import ZERO, format_money, parse_amount
+from billing_site.money import ZERO, MoneyField, format_money, parse_amount
 from billing_site.web import pk_or_none
 from customers.models import Customer
 from customers.services import NO_CUSTOMERS, customer_ids_sql, lock_customer
@@ -297,6 +297,17 @@ def preview_delete(credit: Credit) -> DeletePreview:
         if invoice.status_after != invoice.status
     ]
     return DeletePreview(assignments, changes)
+
+
+def preview_unassign(assignment: CreditAssignment) -> Invoice:
+    """The remove-assignment confirmation's facts: the invoice, with `status_after` and `outstanding_after`."""
+    amount = Value(assignment.amount, output_field=MoneyField())
+    return (
+        Invoice.objects.filter(pk=assignment.invoice_id)
+        .alias(credited_after=F("credited") - amount)
+        .annotate(status_after=invoice_status(credited="credited_after"), outstanding_after=F("outstanding") + amount)
+        .get()
+    )
 
 
 @ledger_write("delete_credit")

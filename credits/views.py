@@ -25,12 +25,12 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 from django_tables2 import RequestConfig
 from django_tables2.paginators import LazyPaginator
 
-from billing.models import Invoice
+from billing.models import Invoice, InvoiceStatus
 from billing_site.history import history
 from billing_site.money import ZERO, format_money, parse_amount
 from billing_site.permissions import permission_required
@@ -560,19 +560,33 @@ def credit_assign(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, _partial(request, "credits/assign.html", "panel"), context, status=status)
 
 
-@require_POST
+@vary_on_headers("HX-Request")
+@require_http_methods(["GET", "POST"])
 @permission_required("credits.delete_creditassignment")
 def credit_unassign(request: HttpRequest, pk: int, assignment_pk: int) -> HttpResponse:
-    """Remove one assignment: the invoice is reopened and the credit has that much more to assign."""
+    """Confirm (which invoice reopens, and its outstanding after), then remove one assignment."""
     credit = _credit(pk)
     assignment = get_object_or_404(CreditAssignment.objects.select_related("invoice"), pk=assignment_pk, credit=credit)
-    try:
-        services.unassign_credit(assignment, by=request.user)
-    except ValidationError as refusal:
-        messages.error(request, " ".join(refusal.messages))
-    else:
-        messages.success(request, f"Removed the {format_money(assignment.amount)} assignment to {assignment.invoice}.")
-    return see_other(request, reverse("credits:assignments", args=[credit.pk]))
+    back = reverse("credits:assignments", args=[credit.pk])
+    if request.method == "POST":
+        try:
+            services.unassign_credit(assignment, by=request.user)
+        except ValidationError as refusal:
+            messages.error(request, " ".join(refusal.messages))
+        else:
+            messages.success(
+                request, f"Removed the {format_money(assignment.amount)} assignment to {assignment.invoice}."
+            )
+        return see_other(request, back)
+    context = {
+        **_tab_context(request, credit, "assignments"),
+        "assignment": assignment,
+        "invoice": (invoice := services.preview_unassign(assignment)),
+        "status_after": InvoiceStatus(invoice.status_after).label,
+        "remaining_after": credit.remaining + assignment.amount,
+        "back": back,
+    }
+    return render(request, _partial(request, "credits/unassign.html", "confirm"), context)
 
 
 @require_GET

@@ -399,7 +399,17 @@ def test_staff_remove_an_assignment_and_reassign_it(as_user, staff, live_server,
     page.goto(f"{live_server.url}/billing/credits/{credit.pk}/assignments/")
     expect(page.get_by_text("Nothing left to assign.")).to_be_visible()
 
-    page.get_by_role("button", name=f"Remove the £100.00 assignment to {autumn}").click()
+    # Remove asks first, saying which invoice reopens and what it will owe; Cancel changes nothing.
+    page.get_by_role("link", name=f"Remove the £100.00 assignment to {autumn}").click()
+    dialog = page.get_by_role("dialog", name="Remove this assignment?")
+    expect(dialog).to_contain_text(f"{autumn} will be Awaiting payment again, with £100.00 outstanding (now £0.00).")
+    screenshot(page, "credits-reassign-0-confirm")
+    assert_accessible(page)
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_be_hidden()
+    assert credit.assignments.count() == 2
+    page.get_by_role("link", name=f"Remove the £100.00 assignment to {autumn}").click()
+    dialog.get_by_role("button", name="Remove").click()
     expect(page.get_by_text(f"Removed the £100.00 assignment to {autumn}.")).to_be_visible()
     expect(figure(page, "Remaining")).to_have_text("£100.00")
     screenshot(page, "credits-reassign-1-removed")

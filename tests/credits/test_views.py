@@ -183,7 +183,7 @@ def test_it_refuses_a_user_without_credit_permissions(client, customer):
 def test_it_refuses_other_methods(manager_client, a_credit):
     assert manager_client.post(reverse("credits:list")).status_code == 405
     assert manager_client.post(reverse("credits:detail", args=[a_credit.pk])).status_code == 405
-    assert manager_client.get(reverse("credits:unassign", args=[a_credit.pk, 1])).status_code == 405
+    assert manager_client.put(reverse("credits:unassign", args=[a_credit.pk, 1])).status_code == 405
 
 
 # Add Credit ------------------------------------------------------------------------------------
@@ -915,6 +915,15 @@ def test_the_assignments_tab_query_count_does_not_grow_with_rows(page_queries, s
 def test_it_removes_an_assignment(staff_client, split):
     credit, autumn, spring = split
     assignment = credit.assignments.get(invoice=autumn)
+    # Remove asks first: which invoice reopens and what it will owe; asking writes nothing.
+    before = ledger()
+    confirm = staff_client.get(reverse("credits:unassign", args=[credit.pk, assignment.pk]), headers=htmx())
+    panel = parse(confirm).one("div", id="unassign-panel")
+    assert panel.one("p", class_="reopens").text == (
+        f"{autumn} will be Awaiting payment again, with £100.00 outstanding (now £0.00)."
+    )
+    assert "which will have £100.00 left to assign" in panel.text
+    assert ledger() == before
     response = staff_client.post(reverse("credits:unassign", args=[credit.pk, assignment.pk]), follow=True)
     assert f"Removed the £100.00 assignment to {autumn}." in text(response)
     credit.refresh_from_db()

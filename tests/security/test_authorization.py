@@ -79,7 +79,7 @@ RULES: dict[str, Rule] = {
     "credits:delete": Rule(("GET", "POST"), MANAGERS),
     "credits:assignments": Rule(("GET",), STAFF),
     "credits:assign": Rule(("GET", "POST"), STAFF),
-    "credits:unassign": Rule(("POST",), STAFF),
+    "credits:unassign": Rule(("GET", "POST"), STAFF),
     "credits:history": Rule(("GET",), STAFF),
 }
 
