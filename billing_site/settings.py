@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "pghistory",
     "pghistory.admin",
     "axes",
+    "idempotency",
     "customers",
     "billing",
     "credits",
