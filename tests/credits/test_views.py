@@ -21,6 +21,7 @@ from pghistory.models import Events
 from billing import services as billing
 from credits import services as credits
 from credits.models import Credit, CreditAssignment, CreditBatch
+from idempotency.models import IdempotencyKey
 from tests.factories import CustomerFactory, credit_for, invoice_for
 
 pytestmark = pytest.mark.django_db
@@ -40,6 +41,7 @@ def ledger() -> dict:
         "assignments": CreditAssignment.objects.aggregate(n=Count("id"), amount=Sum("amount")),
         "batches": CreditBatch.objects.aggregate(n=Count("id"), undone=Count("undone_at")),
         "events": Events.objects.count(),
+        "keys": IdempotencyKey.objects.count(),
     }
 
 
@@ -304,6 +306,17 @@ def test_it_creates_one_credit_when_the_same_form_is_sent_twice(staff_client, cu
     assert first["Location"] == second["Location"]
 
 
+def test_a_form_sent_again_after_its_credit_was_deleted_says_so_and_adds_nothing(staff_client, customer):
+    data = credit_form(customer)
+    staff_client.post(reverse("credits:add"), data)
+    credits.delete_credit(Credit.objects.get())
+    before = ledger()
+    response = staff_client.post(reverse("credits:add"), data)
+    assert response.status_code == 422
+    assert "This form already made a credit, which has since been deleted. Reload the page" in text(response)
+    assert ledger() == before
+
+
 def test_it_points_out_an_identical_credit_sent_again_from_a_fresh_form(staff_client, customer):
     """The back button on a browser that reloads the form gives a new key: the twin is caught all the same."""
     staff_client.post(reverse("credits:add"), credit_form(customer))
@@ -529,6 +542,18 @@ def test_it_points_out_an_identical_batch_sent_again_from_a_fresh_form(manager_c
     assert ledger() == before
     manager_client.post(reverse("credits:bulk"), {"customer": [c.pk for c in ballet], **bulk_form(again="on")})
     assert CreditBatch.objects.count() == 2
+
+
+def test_a_bulk_form_sent_again_after_its_batch_was_undone_says_so_and_makes_nothing(manager_client, ballet):
+    data = {"customer": [c.pk for c in ballet], **bulk_form()}
+    manager_client.post(reverse("credits:bulk"), data)
+    batch = CreditBatch.objects.get()
+    credits.undo_batch(batch)
+    before = ledger()
+    response = manager_client.post(reverse("credits:bulk"), data)
+    assert response.status_code == 422
+    assert f"This form already made bulk batch #{batch.pk}, which has since been undone." in text(response)
+    assert ledger() == before
 
 
 def test_it_writes_the_summary_money_the_way_people_do(manager_client):
