@@ -38,6 +38,7 @@ from billing_site.web import pk_or_none
 from customers.models import Customer
 from customers.services import (
     NO_CUSTOMERS,
+    chosen_digest_sql,
     customer_ids_sql,
     customer_set_digest,
     id_set_digest,
@@ -242,30 +243,43 @@ def find_twin_batch(
     by=None,
     idempotency_key: str | None = None,
 ) -> CreditBatch | None:
-    """A bulk credit this person made in the last TWIN_WINDOW from another copy of the form, with as many
-    customers, the same amount, payment date, reason and note, and not undone (as the view checked it)."""
-    try:
-        ids_sql, params = customer_ids_sql(customers)
-    except ValidationError:
-        return None  # nobody (or a stale choice) is nobody's twin: the create itself says what is wrong
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(DISTINCT id) FROM ({ids_sql}) AS ids (id)", params)
-        count = cursor.fetchone()[0]
-    return (
+    """The same bulk credit (exactly these customers, amount, payment date, reason, note) this person made in the
+    last TWIN_WINDOW from another copy of the form, and has not undone.
+
+    Two classes credited the same amount a minute apart (a snow day) are two bulk credits, not one twice.
+    """
+    recent = list(
         CreditBatch.objects.filter(
             amount=amount,
             date=date,
             reason=reason,
             note=note,
-            count=count,
             created_by=by,
             undone_at=None,
             created_at__gte=timezone.now() - TWIN_WINDOW,
         )
         .exclude(pk__in=idempotency.made_with(ADD_BULK_CREDITS, idempotency_key))
         .order_by("-created_at", "-id")
-        .first()
+        .values_list("pk", flat=True)
     )
+    if not recent:
+        return None
+    try:
+        ids_sql, params = customer_ids_sql(customers)
+    except ValidationError:
+        return None  # nobody (or a stale choice) is nobody's twin: the create itself says what is wrong
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT b.id FROM unnest(%s::bigint[]) WITH ORDINALITY AS b (id, n)
+            WHERE (SELECT {id_set_digest("customer_id")} FROM credits_credit WHERE batch_id = b.id)
+                = {chosen_digest_sql(ids_sql)}
+            ORDER BY n LIMIT 1
+            """,
+            [recent, *params],
+        )
+        row = cursor.fetchone()
+    return CreditBatch.objects.get(pk=row[0]) if row else None
 
 
 @ledger_write("update_credit")

@@ -389,6 +389,96 @@ def test_it_creates_one_batch_when_two_bulk_submits_with_one_key_race(transactio
     assert Credit.objects.count() == 5
 
 
+# "The same again?": find_twin_credit, find_twin_batch
+
+
+def twin_of_credit(customer, amount="8.31", by=None, key="fresh-form", **changes):
+    asked = {"date": timezone.localdate(), "reason": "cancelled_class", "note": "Snow", **changes}
+    return credits.find_twin_credit(customer, D(amount), by=by, idempotency_key=key, **asked)
+
+
+def twin_of_batch(customers, amount="8.31", by=None, key="fresh-form", **changes):
+    asked = {"date": timezone.localdate(), "reason": "cancelled_class", "note": "Snow", **changes}
+    return credits.find_twin_batch(customers, D(amount), by=by, idempotency_key=key, **asked)
+
+
+def test_it_points_out_the_same_credit_made_moments_ago_by_the_same_person(customer, staff):
+    first = credits.add_credit(customer, "8.31", reason="cancelled_class", note="Snow", by=staff, idempotency_key="k1")
+    assert twin_of_credit(customer, by=staff) == first
+    # What this very form made is not a twin: it is the form sent again, and the key returns it.
+    assert twin_of_credit(customer, by=staff, key="k1") is None
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"amount": "8.32"}, {"reason": "refund"}, {"note": "Rain"}, {"date": "yesterday"}, {"who": "another"}],
+    ids=["amount", "reason", "note", "date", "person"],
+)
+def test_a_different_credit_is_not_a_twin(customer, staff, manager, changes):
+    credits.add_credit(customer, "8.31", reason="cancelled_class", note="Snow", by=staff)
+    amount = changes.pop("amount", "8.31")
+    if changes.pop("date", None):
+        changes["date"] = timezone.localdate() - datetime.timedelta(days=1)
+    by = manager if changes.pop("who", None) else staff
+    assert twin_of_credit(customer, amount, by=by, **changes) is None
+    assert twin_of_credit(CustomerFactory(), by=staff) is None  # another customer
+
+
+def test_a_credit_older_than_the_window_is_not_a_twin(customer, staff):
+    first = credits.add_credit(customer, "8.31", reason="cancelled_class", note="Snow", by=staff)
+    Credit.objects.filter(pk=first.pk).update(created_at=timezone.now() - credits.TWIN_WINDOW)
+    assert twin_of_credit(customer, by=staff) is None
+
+
+def test_the_snow_day_two_classes_credited_the_same_amount_are_not_twins(manager):
+    """Ballet Tue 4pm's two customers get £8.31, then Swim Sat 10am's two, a minute later: two bulk credits."""
+    CustomerFactory.create_batch(2, tags=["Ballet Tue 4pm"])
+    CustomerFactory.create_batch(2, tags=["Swim Sat 10am"])
+    ballet, swim = Customer.objects.tagged("Ballet Tue 4pm"), Customer.objects.tagged("Swim Sat 10am")
+    credits.add_bulk_credits(ballet, "8.31", reason="cancelled_class", note="Snow", by=manager)
+    assert twin_of_batch(swim, by=manager) is None
+
+
+def test_it_points_out_the_same_bulk_credit_for_exactly_the_same_customers(manager):
+    ballet = CustomerFactory.create_batch(2, tags=["Ballet Tue 4pm"])
+    other = CustomerFactory(tags=["Swim Sat 10am"])
+    batch = credits.add_bulk_credits(
+        Customer.objects.tagged("Ballet Tue 4pm"),
+        "8.31",
+        reason="cancelled_class",
+        note="Snow",
+        by=manager,
+        idempotency_key="k1",
+    )
+    assert twin_of_batch(Customer.objects.tagged("Ballet Tue 4pm"), by=manager) == batch
+    assert twin_of_batch([c.pk for c in reversed(ballet)], by=manager) == batch  # ticked by hand, the same people
+    assert twin_of_batch(Customer.objects.tagged("Ballet Tue 4pm"), by=manager, key="k1") is None  # this very form
+    assert twin_of_batch(ballet[:1], by=manager) is None  # fewer
+    assert twin_of_batch([*ballet, other], by=manager) is None  # more
+    assert twin_of_batch(Customer.objects.tagged("Ballet Tue 4pm"), "8.32", by=manager) is None
+    assert twin_of_batch(Customer.objects.tagged("Ballet Tue 4pm"), note="Rain", by=manager) is None
+    assert twin_of_batch(Customer.objects.tagged("Ballet Tue 4pm"), reason="goodwill", by=manager) is None
+    assert twin_of_batch(Customer.objects.tagged("Ballet Tue 4pm"), by=None) is None  # someone else
+
+
+def test_an_undone_or_old_batch_is_not_a_twin(manager):
+    CustomerFactory.create_batch(2)
+    batch = credits.add_bulk_credits(Customer.objects.all(), "8.31", reason="cancelled_class", note="Snow", by=manager)
+    CreditBatch.objects.filter(pk=batch.pk).update(created_at=timezone.now() - credits.TWIN_WINDOW)
+    assert twin_of_batch(Customer.objects.all(), by=manager) is None
+    again = credits.add_bulk_credits(Customer.objects.all(), "8.31", reason="cancelled_class", note="Snow", by=manager)
+    assert twin_of_batch(Customer.objects.all(), by=manager) == again
+    credits.undo_batch(again, by=manager)
+    assert twin_of_batch(Customer.objects.all(), by=manager) is None
+
+
+def test_a_choice_the_create_would_refuse_has_no_twin(manager):
+    a = CustomerFactory()
+    credits.add_bulk_credits([a], "8.31", reason="cancelled_class", note="Snow", by=manager)
+    assert twin_of_batch([a.pk, 987654], by=manager) is None
+    assert twin_of_batch(Customer.objects.none(), by=manager) is None
+
+
 # update_credit
 
 
