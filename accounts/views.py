@@ -6,7 +6,6 @@ apps (layers: customers ← billing ← credits ← accounts). The URL names sta
 
 from __future__ import annotations
 
-import uuid
 from decimal import Decimal
 from urllib.parse import urlencode
 
@@ -52,7 +51,6 @@ from customers.tables import CustomerTable
 
 PER_PAGE = 25
 TAB_PER_PAGE = 25  # the Billing tab's invoices and credits, a page of each at a time
-ADD_KEYS = "customers_add_keys"  # session: idempotency key -> the customer that form created
 
 MONEY = DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES)
 
@@ -189,23 +187,17 @@ def customer_add(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = AddCustomerForm(request.POST)
         if form.is_valid():
-            details = {name: value for name, value in form.cleaned_data.items() if name != "idempotency_key"}
-            done = request.session.get(ADD_KEYS, {})
-            key = form.cleaned_data["idempotency_key"]
-            # The same form sent again (resubmit, back button) shows the customer it already added.
-            if key in done and (earlier := Customer.objects.filter(pk=done[key]).first()):
-                return see_other(request, earlier.get_absolute_url())
+            # The same form sent again (resubmit, back button, two tabs) shows the customer it already added.
             try:
-                customer = services.create_customer(**details, by=request.user)
+                customer = services.create_customer(**form.cleaned_data, by=request.user)
             except ValidationError as error:
                 add_service_errors(form, error)
             else:
-                request.session[ADD_KEYS] = dict(list(done.items())[-19:] + [(key, customer.pk)])
                 messages.success(request, f"{customer.name} added.")
                 return see_other(request, customer.get_absolute_url())
         status = 422
     else:
-        form = AddCustomerForm(initial={"idempotency_key": uuid.uuid4().hex})
+        form = AddCustomerForm()
         status = 200
     template = "customers/add.html#form" if wants_partial(request) else "customers/add.html"
     return render(request, template, {"form": form}, status=status)

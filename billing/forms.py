@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import uuid
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -11,16 +10,12 @@ from django.core.exceptions import ValidationError
 from billing_site.forms import AmountField, DateInput
 from billing_site.ledger import today
 from customers.models import Customer
+from idempotency.forms import KeyedForm
 
 from .models import Invoice, PaymentMethod
 from .services import DEFAULT_TERMS_DAYS, DUE_BEFORE_ISSUE, MAX_LINES, MAX_QUANTITY, NO_LINES
 
 ENTER_A_DATE = "Enter a date like 2026-01-31."
-
-
-def new_form_key() -> str:
-    """A fresh per-form key: the same key twice means the same submit (double click, resubmit, back button)."""
-    return uuid.uuid4().hex
 
 
 def date_field(label: str) -> forms.DateField:
@@ -29,11 +24,7 @@ def date_field(label: str) -> forms.DateField:
     )
 
 
-class FormKeyMixin(forms.Form):
-    idempotency_key = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
-
-
-class InvoiceForm(FormKeyMixin):
+class InvoiceForm(KeyedForm):
     # The picker (radios, or a fixed customer) is drawn by the template; never render a <select> of every customer.
     customer = forms.ModelChoiceField(
         queryset=Customer.objects.all(),
@@ -49,7 +40,6 @@ class InvoiceForm(FormKeyMixin):
         return {
             "issue_date": issued,
             "due_date": issued + datetime.timedelta(days=DEFAULT_TERMS_DAYS),
-            "idempotency_key": new_form_key(),
         }
 
     def clean(self):
@@ -126,7 +116,7 @@ def line_formset(data=None, *, add_line: bool = False) -> BaseLineFormSet:
     return LineFormSet(data, prefix=LINES_PREFIX)
 
 
-class PaymentForm(FormKeyMixin):
+class PaymentForm(KeyedForm):
     invoice = forms.ModelChoiceField(
         queryset=Invoice.objects.select_related("customer"),
         widget=forms.HiddenInput,

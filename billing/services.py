@@ -4,6 +4,8 @@ The same design as `credits.services`: every write locks the customer first, che
 to give a clear `ValidationError`, and leaves the final word to the database's triggers and
 CHECK constraints. A new invoice takes the customer's auto-apply credits straight away, through
 `billing.settlement` (credits sit above billing, so billing asks rather than imports).
+`create_invoice` and `record_payment` take `idempotency_key=` like every create (`idempotency.services`):
+the same form sent twice raises one invoice, records one payment.
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ from django.utils import timezone
 
 from billing_site.ledger import check_choice, check_date, ledger_write
 from billing_site.money import MAX_AMOUNT, format_money, parse_amount
+from billing_site.web import pk_or_none
 from customers.models import Customer
 from customers.services import NO_CUSTOMERS, customer_ids_sql, lock_customer
+from idempotency import services as idempotency
 
 from . import settlement
 from .models import Invoice, InvoiceLine, InvoiceStatus, Payment, PaymentMethod
@@ -35,6 +39,8 @@ DUE_BEFORE_ISSUE = "The due date cannot be before the issue date."
 INVOICE_VOID = "This invoice is void."
 INVOICE_PAID = "This invoice is already paid."
 INVOICE_GONE = "That invoice does not exist."
+CREATE_INVOICE = "billing.create_invoice"
+RECORD_PAYMENT = "billing.record_payment"
 
 
 def lock_invoice_customer(invoice: Invoice | int) -> tuple[int, int]:
@@ -103,10 +109,23 @@ def create_invoice(
     issue_date: datetime.date | str | None = None,
     due_date: datetime.date | str | None = None,
     by=None,
+    idempotency_key: str | None = None,
 ) -> Invoice:
-    """Raise an invoice, then settle what it can from the customer's auto-apply credits."""
+    """Raise an invoice, then settle what it can from the customer's auto-apply credits.
+
+    The same idempotency key again with the same customer, lines and dates returns the first invoice.
+    """
     checked = _check_lines(lines)
     issue_date, due_date = _check_dates(issue_date, due_date)
+    claim = idempotency.claim(CREATE_INVOICE, idempotency_key, by=by)
+    asked = idempotency.fingerprint(
+        customer=customer.pk if isinstance(customer, Customer) else pk_or_none(customer),
+        lines=[(line.description, line.quantity, line.unit_price) for line in checked],
+        issue_date=issue_date,
+        due_date=due_date,
+    )
+    if claim.taken:
+        return claim.replay(asked, Invoice.objects.select_related("customer"), "invoice")
     customer = lock_customer(customer)
     invoice = Invoice.objects.create(customer=customer, issue_date=issue_date, due_date=due_date, created_by=by)
     for line in checked:
@@ -114,6 +133,7 @@ def create_invoice(
     InvoiceLine.objects.bulk_create(checked)
     settlement.current().apply(invoice, by=by)
     invoice.refresh_from_db()
+    claim.record(invoice, asked)
     return invoice
 
 
@@ -129,11 +149,25 @@ def record_payment(
     date: datetime.date | str | None = None,
     method: str = PaymentMethod.CARD,
     by=None,
+    idempotency_key: str | None = None,
 ) -> Payment:
-    """Record money received against an unpaid or part-paid invoice."""
+    """Record money received against an unpaid or part-paid invoice.
+
+    The same idempotency key again with the same invoice, amount, date and method returns the first payment
+    (even though the invoice it paid may no longer take one).
+    """
     amount = parse_amount(amount)
     date = check_date(date)
     method = check_choice(method, PaymentMethod, field="method")
+    claim = idempotency.claim(RECORD_PAYMENT, idempotency_key, by=by)
+    asked = idempotency.fingerprint(
+        invoice=invoice.pk if isinstance(invoice, Invoice) else pk_or_none(invoice),
+        amount=amount,
+        date=date,
+        method=method,
+    )
+    if claim.taken:
+        return claim.replay(asked, Payment.objects.select_related("invoice__customer"), "payment")
     locked = _lock_invoice(invoice)
     if locked.status == InvoiceStatus.VOID:
         raise ValidationError(INVOICE_VOID)
@@ -143,7 +177,9 @@ def record_payment(
         raise ValidationError(
             {"amount": f"That is more than the {format_money(locked.outstanding)} outstanding on {locked}."}
         )
-    return Payment.objects.create(invoice=locked, amount=amount, date=date, method=method, created_by=by)
+    payment = Payment.objects.create(invoice=locked, amount=amount, date=date, method=method, created_by=by)
+    claim.record(payment, asked)
+    return payment
 
 
 @ledger_write("void_invoice")

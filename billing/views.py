@@ -7,13 +7,8 @@ request a view renders only its partial (django-template-partials).
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-
-import pghistory
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -32,7 +27,7 @@ from customers.services import PICKER_LIMIT, customer_choices, customer_or_none
 
 from . import settlement
 from .filters import InvoiceFilter, PaymentFilter, search_invoices
-from .forms import InvoiceForm, PaymentForm, line_formset, new_form_key
+from .forms import InvoiceForm, PaymentForm, line_formset
 from .models import Invoice, InvoiceStatus, Payment
 from .tables import InvoiceTable, PaymentTable
 
@@ -53,34 +48,6 @@ def _paginate(request: HttpRequest, table) -> None:
 def _page(request: HttpRequest, template: str, partial: str, context: dict, status: int = 200) -> HttpResponse:
     """The whole page, or only its partial for htmx (but the whole page when htmx restores history after Back)."""
     return render(request, f"{template}#{partial}" if wants_partial(request) else template, context, status=status)
-
-
-@contextlib.contextmanager
-def _once(key: str) -> Iterator[None]:
-    """Serialise submits that carry the same form key, and tag what they write with it in history.
-
-    create_invoice and record_payment take no idempotency key yet, so the key travels in the
-    pghistory context instead; a twin submit waits on the advisory lock, then finds the first
-    one's row through `_made_with` and creates nothing.
-    """
-    with transaction.atomic():
-        if key:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"billing.form:{key}"])
-            with pghistory.context(form_key=key):
-                yield
-        else:
-            yield
-
-
-def _made_with(model, key: str, **snapshot) -> int | None:
-    """The pk of the row an earlier submit with this form key created, if any."""
-    if not key:
-        return None
-    events = model.pgh_event_models["insert"].objects.filter(
-        pgh_label="insert", pgh_context__metadata__form_key=key, **snapshot
-    )
-    return events.values_list("pgh_obj_id", flat=True).first()
 
 
 def _status_label(status: str) -> str:
@@ -116,15 +83,17 @@ def _invoice_created_message(invoice: Invoice) -> str:
 
 
 def _create_invoice(request: HttpRequest, form: InvoiceForm, lines, customer: Customer) -> Invoice | None:
-    """billing.services.create_invoice, once per form key; a refusal becomes form errors."""
+    """billing.services.create_invoice (the same form again returns the first invoice); a refusal becomes form errors."""
     data = form.cleaned_data
     try:
-        with _once(data["idempotency_key"]):
-            if pk := _made_with(Invoice, data["idempotency_key"], customer_id=customer.pk):
-                return Invoice.objects.select_related("customer").get(pk=pk)
-            return billing.create_invoice(
-                customer, lines.lines(), issue_date=data["issue_date"], due_date=data["due_date"], by=request.user
-            )
+        return billing.create_invoice(
+            customer,
+            lines.lines(),
+            issue_date=data["issue_date"],
+            due_date=data["due_date"],
+            idempotency_key=data["idempotency_key"],
+            by=request.user,
+        )
     except ValidationError as error:
         add_service_errors(form, error)
         return None
@@ -290,14 +259,17 @@ def invoice_search(request: HttpRequest) -> HttpResponse:
 
 
 def _record_payment(request: HttpRequest, form: PaymentForm, invoice: Invoice) -> bool:
-    """billing.services.record_payment, once per form key; a refusal becomes form errors."""
+    """billing.services.record_payment (the same form again records nothing new); a refusal becomes form errors."""
     data = form.cleaned_data
     try:
-        with _once(data["idempotency_key"]):
-            if not _made_with(Payment, data["idempotency_key"], invoice_id=invoice.pk):
-                billing.record_payment(
-                    invoice, data["amount"], date=data["date"], method=data["method"], by=request.user
-                )
+        billing.record_payment(
+            invoice,
+            data["amount"],
+            date=data["date"],
+            method=data["method"],
+            idempotency_key=data["idempotency_key"],
+            by=request.user,
+        )
     except ValidationError as error:
         add_service_errors(form, error)
         return False
@@ -323,7 +295,7 @@ def payment_add(request: HttpRequest) -> HttpResponse:
             status = 422
         selected = fixed or _invoice_or_none(form["invoice"].value())
     else:
-        initial = {"date": today(), "idempotency_key": new_form_key()}
+        initial = {"date": today()}
         if fixed:
             initial.update(invoice=fixed.pk, amount=fixed.outstanding if fixed.outstanding > 0 else "")
         form = PaymentForm(initial=initial)

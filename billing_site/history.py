@@ -26,7 +26,7 @@ ACTIONS = {
     "record_payment": "Payment recorded",
     "void_invoice": "Invoice voided",
 }
-HIDDEN_FIELDS = {"id", "version", "created_at", "idempotency_key", "pgh_obj", "pgh_context", "created_by_id"}
+HIDDEN_FIELDS = {"id", "version", "created_at", "pgh_obj", "pgh_context", "created_by_id"}
 MONEY_FIELDS = {"amount", "assigned", "total", "paid", "credited", "unit_price"}
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import uuid
 from decimal import Decimal
 
 import django_filters
@@ -19,6 +18,7 @@ from billing.models import Invoice
 from billing_site.forms import AmountField, DateInput
 from customers.models import Customer
 from customers.services import NO_CUSTOMERS
+from idempotency.forms import KeyedForm
 
 from .models import Credit, CreditStatus, Reason
 
@@ -27,11 +27,6 @@ CHOOSE_CUSTOMER = "Choose a customer."
 AGAIN_LABEL = "Yes, add another identical credit"
 MAX_BULK_IDS = 1000
 INVOICE_KEY = re.compile(r"^invoice-([0-9]{1,18})$", re.ASCII)
-
-
-def new_key() -> str:
-    """A fresh per-form key: the services return the first result when they see it again."""
-    return uuid.uuid4().hex
 
 
 class CreditFieldsForm(forms.Form):
@@ -60,24 +55,17 @@ class CreditFieldsForm(forms.Form):
     auto_apply = forms.BooleanField(label=AUTO_APPLY_LABEL, required=False, initial=True)
 
 
-class KeyedForm(forms.Form):
-    """A form that creates something carries a key minted when it was rendered.
-
-    The same key again returns what the first submit created. A form fetched afresh (the back
-    button on a browser that reloads the page) has a new key, so an identical credit made
-    moments ago by the same person is pointed out and needs `again` ticked.
+class NewCreditForm(CreditFieldsForm, KeyedForm):
+    """A new credit, single or bulk. The form's key makes a resend return the first result; a form fetched
+    afresh (the back button on a browser that reloads the page) has a new key, so an identical credit made
+    moments ago by the same person is pointed out (`services.find_twin_credit` / `find_twin_batch`) and
+    needs `again` ticked.
     """
 
-    idempotency_key = forms.CharField(
-        widget=forms.HiddenInput,
-        max_length=64,
-        initial=new_key,
-        error_messages={"required": "This form has expired: please reload the page and try again."},
-    )
     again = forms.BooleanField(required=False, label=AGAIN_LABEL)
 
 
-class AddCreditForm(CreditFieldsForm, KeyedForm):
+class AddCreditForm(NewCreditForm):
     customer = forms.ModelChoiceField(
         queryset=Customer.objects.all(),
         widget=forms.HiddenInput,
@@ -86,7 +74,7 @@ class AddCreditForm(CreditFieldsForm, KeyedForm):
     field_order = ["customer", "date", "amount", "reason", "note", "auto_apply", "idempotency_key", "again"]
 
 
-class BulkCreditForm(CreditFieldsForm, KeyedForm):
+class BulkCreditForm(NewCreditForm):
     """The credit every chosen customer gets; the choice itself is read by `read_selection`."""
 
     expected_count = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)

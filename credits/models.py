@@ -76,7 +76,6 @@ class CreditBatch(models.Model):
     auto_apply = models.BooleanField(default=True)
     count = models.PositiveIntegerField(help_text="Credits created by the batch")
     total = MoneyField(help_text="Sum of the credits created by the batch")
-    idempotency_key = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -142,7 +141,6 @@ class Credit(models.Model):
     version = models.PositiveIntegerField(
         default=1, editable=False, help_text="Bumped by every modification; guards stale forms"
     )
-    idempotency_key = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

@@ -11,6 +11,11 @@ Design:
 - Bulk credits are one set-based `INSERT ... SELECT`, so 10,000 customers cost one statement
   and no Python objects.
 - History is recorded by pghistory's triggers; `ledger_write` attaches who and what action.
+- `add_credit` and `add_bulk_credits` take `idempotency_key=` like every create (`idempotency.services`):
+  the same key with the same parameters returns the first credit or batch; a bulk credit's parameters
+  include exactly which customers it chose.
+- "The same again?": `find_twin_credit` and `find_twin_batch` find an identical credit or bulk credit
+  the same person made moments ago from another copy of the form (a new key), for the form to point out.
 """
 
 from __future__ import annotations
@@ -32,7 +37,16 @@ from billing_site.ledger import check_choice, check_date, ledger_write
 from billing_site.money import ZERO, MoneyField, format_money, parse_amount
 from billing_site.web import pk_or_none
 from customers.models import Customer
-from customers.services import NO_CUSTOMERS, customer_ids_sql, lock_customer
+from customers.services import (
+    NO_CUSTOMERS,
+    chosen_digest_sql,
+    customer_ids_sql,
+    customer_set_digest,
+    id_set_digest,
+    lock_customer,
+)
+from idempotency import services as idempotency
+from idempotency.services import KEY_TOO_LONG  # noqa: F401 - the message the shell and tests know it by
 
 from .models import Credit, CreditAssignment, CreditBatch, Reason
 
@@ -42,7 +56,13 @@ STALE_CREDIT = "Someone else changed this credit while you were editing it. Relo
 NO_ALLOCATIONS = "Enter an amount for at least one invoice."
 BATCH_UNDONE = "This batch has already been undone."
 NOTE_TOO_LONG = "Keep the note under 2,000 characters."
-KEY_TOO_LONG = "An idempotency key is at most 64 characters."
+BATCH_UNDONE_SINCE = (
+    "This form already made bulk batch #{pk}, which has since been undone. Reload the page to start a new one."
+)
+ADD_CREDIT = "credits.add_credit"
+ADD_BULK_CREDITS = "credits.add_bulk_credits"
+# An identical credit by the same person this recently is most likely the same form sent again.
+TWIN_WINDOW = datetime.timedelta(minutes=10)
 
 
 def _check_note(note: object) -> str:
@@ -50,19 +70,6 @@ def _check_note(note: object) -> str:
     if len(note) > 2000:
         raise ValidationError({"note": NOTE_TOO_LONG})
     return note
-
-
-def _check_key(key: str | None) -> str | None:
-    if key is not None and len(key) > 64:
-        raise ValidationError({"idempotency_key": KEY_TOO_LONG})
-    return key or None
-
-
-def _first_with_key(model: type[Credit] | type[CreditBatch], key: str) -> Credit | CreditBatch | None:
-    """What an earlier submit with this key created; the advisory lock makes a concurrent twin wait for it."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"{model._meta.label}:{key}"])
-    return model.objects.filter(idempotency_key=key).first()
 
 
 def _lock_credit(credit: Credit | int) -> Credit:
@@ -93,23 +100,39 @@ def add_credit(
     by=None,
     idempotency_key: str | None = None,
 ) -> Credit:
-    """Add one credit to a customer's account; the same idempotency key again returns the first credit."""
+    """Add one credit to a customer's account; the same idempotency key and parameters again return the first credit."""
     amount = parse_amount(amount)
     date = check_date(date)
     reason = check_choice(reason, Reason, field="reason")
     note = _check_note(note)
-    key = _check_key(idempotency_key)
-    if key and (existing := _first_with_key(Credit, key)):
-        return existing
-    return Credit.objects.create(
+    claim = idempotency.claim(ADD_CREDIT, idempotency_key, by=by)
+    asked = idempotency.fingerprint(
+        customer=customer.pk if isinstance(customer, Customer) else pk_or_none(customer),
+        amount=amount,
+        date=date,
+        reason=reason,
+        note=note,
+        auto_apply=bool(auto_apply),
+    )
+    if claim.taken:
+        return claim.replay(asked, Credit.objects.select_related("customer"), "credit")
+    credit = Credit.objects.create(
         customer=lock_customer(customer),
         amount=amount,
         date=date,
         reason=reason,
         note=note,
         auto_apply=bool(auto_apply),
-        idempotency_key=key,
         created_by=by,
+    )
+    claim.record(credit, asked)
+    return credit
+
+
+def _bulk_fingerprint(customers: str | None, amount: Decimal, date, reason: str, note: str, auto_apply: bool) -> str:
+    """What a bulk credit was asked for: exactly which customers (their digest), and the credit each gets."""
+    return idempotency.fingerprint(
+        customers=customers, amount=amount, date=date, reason=reason, note=note, auto_apply=auto_apply
     )
 
 
@@ -125,45 +148,139 @@ def add_bulk_credits(
     by=None,
     idempotency_key: str | None = None,
 ) -> CreditBatch:
-    """The same credit for every chosen customer: all or nothing, one batch, one INSERT ... SELECT."""
+    """The same credit for every chosen customer: all or nothing, one batch, one INSERT ... SELECT.
+
+    The same idempotency key again, for exactly the same customers and credit, returns the first batch.
+    """
     amount = parse_amount(amount)
     date = check_date(date)
     reason = check_choice(reason, Reason, field="reason")
     note = _check_note(note)
-    key = _check_key(idempotency_key)
-    if key and (existing := _first_with_key(CreditBatch, key)):
-        return existing
+    auto_apply = bool(auto_apply)
+    idempotency.check_key(idempotency_key)
     ids_sql, params = customer_ids_sql(customers)
+    claim = idempotency.claim(ADD_BULK_CREDITS, idempotency_key, by=by)
+    if claim.taken:
+        chosen = customer_set_digest(ids_sql, params)
+        asked = _bulk_fingerprint(chosen, amount, date, reason, note, auto_apply)
+        batch = claim.replay(asked, CreditBatch.objects.all(), "bulk credit")
+        if batch.is_undone:
+            raise ValidationError(BATCH_UNDONE_SINCE.format(pk=batch.pk))
+        return batch
     now = timezone.now()
     with connection.cursor() as cursor:
         # Foreign keys are deferred to commit, so the credits can name their batch before it
         # exists; that lets the batch record the exact count the INSERT wrote.
         cursor.execute("SELECT nextval(pg_get_serial_sequence('credits_creditbatch', 'id'))")
         batch_id = cursor.fetchone()[0]
+        # The INSERT also says exactly whom it credited (a digest of their ids), for the key's fingerprint.
         cursor.execute(
             f"""
-            INSERT INTO credits_credit
-                (customer_id, date, amount, assigned, reason, note, auto_apply, batch_id, version, created_at, created_by_id)
-            SELECT c.id, %s, %s, 0, %s, %s, %s, %s, 1, %s, %s
-            FROM customers_customer c WHERE c.id IN ({ids_sql})
+            WITH made AS (
+                INSERT INTO credits_credit
+                    (customer_id, date, amount, assigned, reason, note, auto_apply, batch_id, version, created_at, created_by_id)
+                SELECT c.id, %s, %s, 0, %s, %s, %s, %s, 1, %s, %s
+                FROM customers_customer c WHERE c.id IN ({ids_sql})
+                RETURNING customer_id
+            )
+            SELECT count(*), {id_set_digest("customer_id")} FROM made
             """,
-            [date, amount, reason, note, bool(auto_apply), batch_id, now, by.pk if by else None, *params],
+            [date, amount, reason, note, auto_apply, batch_id, now, by.pk if by else None, *params],
         )
-        count = cursor.rowcount
+        count, chosen = cursor.fetchone()
     if count == 0:
         raise ValidationError({"customers": NO_CUSTOMERS})
-    return CreditBatch.objects.create(
+    batch = CreditBatch.objects.create(
         id=batch_id,
         amount=amount,
         date=date,
         reason=reason,
         note=note,
-        auto_apply=bool(auto_apply),
+        auto_apply=auto_apply,
         count=count,
         total=amount * count,
-        idempotency_key=key,
         created_by=by,
     )
+    claim.record(batch, _bulk_fingerprint(chosen, amount, date, reason, note, auto_apply))
+    return batch
+
+
+def find_twin_credit(
+    customer: Customer | int,
+    amount: Decimal,
+    *,
+    date: datetime.date,
+    reason: str,
+    note: str,
+    by=None,
+    idempotency_key: str | None = None,
+) -> Credit | None:
+    """The same credit (customer, amount, payment date, reason, note) this person added in the last TWIN_WINDOW
+    from another copy of the form; what this form's own key made is not a twin, it is this form."""
+    return (
+        Credit.objects.filter(
+            customer=customer,
+            amount=amount,
+            date=date,
+            reason=reason,
+            note=note,
+            created_by=by,
+            created_at__gte=timezone.now() - TWIN_WINDOW,
+        )
+        .exclude(pk__in=idempotency.made_with(ADD_CREDIT, idempotency_key))
+        .select_related("customer")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+def find_twin_batch(
+    customers: QuerySet[Customer] | Iterable[Customer | int],
+    amount: Decimal,
+    *,
+    date: datetime.date,
+    reason: str,
+    note: str,
+    by=None,
+    idempotency_key: str | None = None,
+) -> CreditBatch | None:
+    """The same bulk credit (exactly these customers, amount, payment date, reason, note) this person made in the
+    last TWIN_WINDOW from another copy of the form, and has not undone.
+
+    Two classes credited the same amount a minute apart (a snow day) are two bulk credits, not one twice.
+    """
+    recent = list(
+        CreditBatch.objects.filter(
+            amount=amount,
+            date=date,
+            reason=reason,
+            note=note,
+            created_by=by,
+            undone_at=None,
+            created_at__gte=timezone.now() - TWIN_WINDOW,
+        )
+        .exclude(pk__in=idempotency.made_with(ADD_BULK_CREDITS, idempotency_key))
+        .order_by("-created_at", "-id")
+        .values_list("pk", flat=True)
+    )
+    if not recent:
+        return None
+    try:
+        ids_sql, params = customer_ids_sql(customers)
+    except ValidationError:
+        return None  # nobody (or a stale choice) is nobody's twin: the create itself says what is wrong
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT b.id FROM unnest(%s::bigint[]) WITH ORDINALITY AS b (id, n)
+            WHERE (SELECT {id_set_digest("customer_id")} FROM credits_credit WHERE batch_id = b.id)
+                = {chosen_digest_sql(ids_sql)}
+            ORDER BY n LIMIT 1
+            """,
+            [recent, *params],
+        )
+        row = cursor.fetchone()
+    return CreditBatch.objects.get(pk=row[0]) if row else None
 
 
 @ledger_write("update_credit")

@@ -7,7 +7,6 @@ service's ValidationError into errors next to the fields (status 422, nothing wr
 from __future__ import annotations
 
 import csv
-import datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -53,8 +52,6 @@ from .models import Credit, CreditAssignment, CreditBatch, CreditStatus, Reason
 from .tables import BatchCreditTable, CreditTable, assign_rows, url_of
 
 PAGE = {"paginator_class": LazyPaginator, "per_page": 25}
-# An identical credit by the same person this recently is most likely the same form sent again.
-TWIN_WINDOW = datetime.timedelta(minutes=10)
 PREVIEW = 5
 
 
@@ -157,7 +154,17 @@ def credit_add(request: HttpRequest) -> HttpResponse:
 def _create_credit(request: HttpRequest, form: AddCreditForm) -> tuple[Credit | None, Credit | None]:
     """The new (or, for a repeated key, the first) credit; or None and the errors on the form, with the twin if one stopped it."""
     fields = form.cleaned_data
-    twin = None if fields["again"] else _twin_credit(request, fields)
+    twin = None
+    if not fields["again"]:
+        twin = services.find_twin_credit(
+            fields["customer"],
+            fields["amount"],
+            date=fields["date"],
+            reason=fields["reason"],
+            note=fields["note"],
+            by=request.user,
+            idempotency_key=fields["idempotency_key"],
+        )
     if twin is not None:
         form.add_error(
             None,
@@ -181,44 +188,6 @@ def _create_credit(request: HttpRequest, form: AddCreditForm) -> tuple[Credit | 
         add_service_errors(form, error)
         return None, None
     return credit, None
-
-
-def _twin_credit(request: HttpRequest, fields: dict) -> Credit | None:
-    """The same credit this person added moments ago from another copy of the form, if any."""
-    return (
-        Credit.objects.filter(
-            customer=fields["customer"],
-            amount=fields["amount"],
-            date=fields["date"],
-            reason=fields["reason"],
-            note=fields["note"],
-            created_by=request.user,
-            created_at__gte=timezone.now() - TWIN_WINDOW,
-        )
-        .exclude(idempotency_key=fields["idempotency_key"])
-        .select_related("customer")
-        .order_by("-created_at")
-        .first()
-    )
-
-
-def _twin_batch(request: HttpRequest, fields: dict, count: int) -> CreditBatch | None:
-    """The same bulk credit this person made moments ago from another copy of the form, if any."""
-    return (
-        CreditBatch.objects.filter(
-            amount=fields["amount"],
-            date=fields["date"],
-            reason=fields["reason"],
-            note=fields["note"],
-            count=count,
-            created_by=request.user,
-            undone_at=None,
-            created_at__gte=timezone.now() - TWIN_WINDOW,
-        )
-        .exclude(idempotency_key=fields["idempotency_key"])
-        .order_by("-created_at")
-        .first()
-    )
 
 
 # Bulk credits and batches --------------------------------------------------------------------
@@ -263,7 +232,16 @@ def credit_bulk(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             fields = form.cleaned_data
             count = selection.queryset.count()
-            twin = None if fields["again"] else _twin_batch(request, fields, count)
+            if not fields["again"]:
+                twin = services.find_twin_batch(
+                    selection.for_service,
+                    fields["amount"],
+                    date=fields["date"],
+                    reason=fields["reason"],
+                    note=fields["note"],
+                    by=request.user,
+                    idempotency_key=fields["idempotency_key"],
+                )
             if fields["expected_count"] is not None and fields["expected_count"] != count:
                 form.add_error(
                     None,

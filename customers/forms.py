@@ -6,6 +6,8 @@ import re
 
 from django import forms
 
+from idempotency.forms import KeyedForm
+
 from .services import normalize_tags
 
 PHONE_RE = re.compile(r"^[0-9+()./ -]*$", re.ASCII)
@@ -67,7 +69,5 @@ class CustomerForm(forms.Form):
         }
 
 
-class AddCustomerForm(CustomerForm):
-    """Adding also carries a per-form key, so a resubmit or the back button adds the customer once."""
-
-    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+class AddCustomerForm(CustomerForm, KeyedForm):
+    """Adding also carries the form's key, so a resubmit or the back button adds the customer once."""

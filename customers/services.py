@@ -8,7 +8,9 @@ Design:
   customer's History tab says "Customer created" / "Customer changed" by whom.
 - Every ledger write of the apps above (billing, credits) starts with `lock_customer`: writes for
   one customer queue on that row, so locks never cross. Set-based writes choose their customers
-  with `customer_ids_sql`.
+  with `customer_ids_sql`, and compare two such choices by `customer_set_digest`.
+- `create_customer`, like every create, takes `idempotency_key=` (see `idempotency.services`): the
+  same Add Customer form sent twice, even at the same moment, adds one customer.
 """
 
 from __future__ import annotations
@@ -16,16 +18,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.core.exceptions import EmptyResultSet, ValidationError
+from django.db import connection
 from django.db.models import QuerySet
 
 from billing_site.ledger import ledger_write
 from billing_site.web import pk_or_none
+from idempotency import services as idempotency
 
 from .models import Customer
 
 CUSTOMER_GONE = "This customer no longer exists."
 NO_CUSTOMERS = "Choose at least one customer."
 PICKER_LIMIT = 10
+CREATE_CUSTOMER = "customers.create_customer"
 
 
 def lock_customer(customer: Customer | int) -> Customer:
@@ -57,6 +62,24 @@ def customer_ids_sql(customers: QuerySet[Customer] | Iterable[Customer | int]) -
     except EmptyResultSet:
         raise ValidationError({"customers": NO_CUSTOMERS}) from None
     return sql, list(params)
+
+
+def customer_set_digest(ids_sql: str, params: list) -> str | None:
+    """A digest of exactly which customers `customer_ids_sql` chooses; None for nobody."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {chosen_digest_sql(ids_sql)}", params)
+        return cursor.fetchone()[0]
+
+
+def chosen_digest_sql(ids_sql: str) -> str:
+    """SQL for `customer_set_digest`, to compare inside a larger query (it takes the same parameters as `ids_sql`)."""
+    return f"(SELECT {id_set_digest('id')} FROM (SELECT DISTINCT id FROM ({ids_sql}) AS ids (id)) chosen)"
+
+
+def id_set_digest(column: str) -> str:
+    """The aggregate behind `customer_set_digest`: the ids in order, digested. Over the customer ids a set-based
+    INSERT returns it gives the same digest, so a write records whom it chose without reading them twice."""
+    return f"md5(string_agg({column}::text, ',' ORDER BY {column}))"
 
 
 def customer_or_none(value: object) -> Customer | None:
@@ -100,12 +123,25 @@ def create_customer(
     tags: Iterable[str] | str = (),
     notes: str = "",
     by=None,
+    idempotency_key: str | None = None,
 ) -> Customer:
-    """Add a customer; raises ValidationError (writing nothing) when a detail is not acceptable."""
+    """Add a customer; raises ValidationError (writing nothing) when a detail is not acceptable.
+
+    The same idempotency key again with the same details returns the customer it added.
+    """
     customer = Customer(
         name=name.strip(), email=email.strip(), phone=phone.strip(), tags=normalize_tags(tags), notes=notes.strip()
     )
-    return _check_and_save(customer)
+    customer.full_clean(exclude=["archived"])
+    claim = idempotency.claim(CREATE_CUSTOMER, idempotency_key, by=by)
+    asked = idempotency.fingerprint(
+        name=customer.name, email=customer.email, phone=customer.phone, tags=customer.tags, notes=customer.notes
+    )
+    if claim.taken:
+        return claim.replay(asked, Customer.objects.all(), "customer")
+    customer.save()
+    claim.record(customer, asked)
+    return customer
 
 
 @ledger_write("update_customer")

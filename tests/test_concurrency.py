@@ -19,7 +19,9 @@ from django.db.models import Sum
 from billing import services as billing
 from billing.models import Invoice, Payment
 from credits import services as credits
-from credits.models import Credit, CreditAssignment
+from credits.models import Credit, CreditAssignment, CreditBatch
+from customers import services as customers
+from customers.models import Customer
 from tests.factories import CustomerFactory, credit_for, invoice_for
 from tests.ledger import assert_ledger_clean, keep_staff_groups, run_together  # noqa: F401 - fixture
 
@@ -147,4 +149,26 @@ def test_raw_writes_racing_past_the_services_are_still_stopped_by_the_database(t
     paid_on.refresh_from_db()
     assert (credit.assigned, credit.remaining) == (D("90.00"), D("10.00"))
     assert (paid_on.paid, paid_on.outstanding) == (D("90.00"), D("10.00"))
+    assert_ledger_clean()
+
+
+@pytest.mark.usefixtures("keep_staff_groups")  # before transactional_db, so it tidies up after the flush
+def test_every_create_called_at_once_with_one_key_creates_once(transactional_db):
+    """One key, six callers at the same moment: one creates, the others wait for it and return the same thing."""
+    amy = CustomerFactory()
+    invoice = invoice_for(amy, "100.00")
+    calls = {
+        "customer": lambda: customers.create_customer(name="Beth Parent", idempotency_key="k"),
+        "invoice": lambda: billing.create_invoice(amy, [("Ballet", 1, "50.00")], idempotency_key="k"),
+        "payment": lambda: billing.record_payment(invoice, "10.00", idempotency_key="k"),
+        "credit": lambda: credits.add_credit(amy, "10.00", idempotency_key="k"),
+        "batch": lambda: credits.add_bulk_credits([amy], "10.00", idempotency_key="k"),
+    }
+    for name, call in calls.items():
+        results = run_together([call] * 6)
+        assert not [r for r in results if isinstance(r, Exception)], (name, results)
+        assert len({(type(r), r.pk) for r in results}) == 1, (name, results)
+    assert Customer.objects.filter(name="Beth Parent").count() == 1
+    assert Invoice.objects.filter(customer=amy).count() == 2 and Payment.objects.count() == 1
+    assert CreditBatch.objects.count() == 1 and Credit.objects.filter(customer=amy).count() == 2
     assert_ledger_clean()

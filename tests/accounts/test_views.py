@@ -324,6 +324,32 @@ class TestAdd:
         client.post(self.url, form_data(idempotency_key="another-form"))
         assert Customer.objects.count() == 2
 
+    def test_the_same_form_sent_again_with_other_details_is_refused(self, client, staff):
+        client.force_login(staff)
+        client.post(self.url, form_data())
+        response = client.post(self.url, form_data(name="Ben Parent"))
+        assert response.status_code == 422
+        assert "This form was already used for a different customer. Reload the page" in response.content.decode()
+        assert list(Customer.objects.values_list("name", flat=True)) == ["Beth Parent"]
+
+    def test_the_same_form_sent_again_after_the_customer_was_deleted_adds_nothing(self, client, staff):
+        client.force_login(staff)
+        client.post(self.url, form_data())
+        Customer.objects.get().delete()
+        response = client.post(self.url, form_data())
+        assert response.status_code == 422
+        assert "This form already made a customer, which has since been deleted." in response.content.decode()
+        assert not Customer.objects.exists()
+
+    def test_an_expired_form_without_its_key_is_refused_above_the_form(self, client, staff):
+        client.force_login(staff)
+        data = form_data()
+        del data["idempotency_key"]
+        response = client.post(self.url, data)
+        assert response.status_code == 422
+        assert "This form has expired: please reload the page and try again." in response.content.decode()
+        assert not Customer.objects.exists()
+
     @pytest.mark.parametrize(
         ("field", "value", "message"),
         [

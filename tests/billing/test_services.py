@@ -13,8 +13,8 @@ from billing.models import Invoice, InvoiceStatus, Payment
 from credits import services as credits
 from credits.models import CreditAssignment
 from customers.models import Customer
-from tests.factories import credit_for, invoice_for
-from tests.ledger import refused
+from tests.factories import CustomerFactory, credit_for, invoice_for
+from tests.ledger import ledger_fingerprint, refused
 
 pytestmark = pytest.mark.django_db
 
@@ -126,6 +126,44 @@ def test_it_refuses_an_invoice_for_a_customer_that_does_not_exist():
         billing.create_invoice(Customer(pk=987654), [("Ballet", 1, "10.00")])
 
 
+def test_it_returns_the_first_invoice_when_the_same_key_comes_again(customer, staff):
+    lines = [("Ballet — autumn term", 1, "120.00"), ("Leotard", 2, "15.50")]
+    first = billing.create_invoice(customer, lines, issue_date="2026-01-05", idempotency_key="form-1", by=staff)
+    before = ledger_fingerprint()
+    again = billing.create_invoice(
+        customer.pk, [("Ballet — autumn term", "1", D("120")), ("Leotard", 2, "15.50")], issue_date="2026-01-05",
+        due_date="2026-01-19", idempotency_key="form-1", by=staff,
+    )  # fmt: skip
+    assert ledger_fingerprint() == before
+    assert (again.pk, again.total, again.customer) == (first.pk, D("151.00"), customer)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"customer": "another"},
+        {"lines": [("Ballet — autumn term", 1, "120.00")]},
+        {"lines": [("Ballet — autumn term", 1, "120.00"), ("Leotard", 3, "15.50")]},
+        {"lines": [("Leotard", 2, "15.50"), ("Ballet — autumn term", 1, "120.00")]},
+        {"issue_date": "2026-01-06"},
+        {"due_date": "2026-02-05"},
+    ],
+    ids=["customer", "fewer-lines", "quantity", "line-order", "issue-date", "due-date"],
+)
+def test_it_refuses_the_same_key_for_a_different_invoice(customer, changes):
+    asked = {"lines": [("Ballet — autumn term", 1, "120.00"), ("Leotard", 2, "15.50")], "issue_date": "2026-01-05"}
+    billing.create_invoice(customer, **asked, idempotency_key="form-1")
+    who = CustomerFactory() if changes.pop("customer", None) else customer
+    with refused("This form was already used for a different invoice."):
+        billing.create_invoice(who, **{**asked, **changes}, idempotency_key="form-1")
+    assert Invoice.objects.count() == 1
+
+
+def test_it_refuses_an_invoice_key_that_is_too_long(customer):
+    with refused("An idempotency key is at most 64 characters."):
+        billing.create_invoice(customer, [("Ballet", 1, "10.00")], idempotency_key="k" * 65)
+
+
 # record_payment
 
 
@@ -144,6 +182,30 @@ def test_it_records_payments_until_the_invoice_is_paid(customer, staff):
     invoice.refresh_from_db()
     assert (invoice.paid, invoice.outstanding, invoice.status) == (D("100.00"), D("0.00"), "paid")
     assert payment.events.get(pgh_label="insert").pgh_context.metadata["username"] == "sam.staff"
+
+
+def test_it_returns_the_first_payment_when_the_same_key_comes_again_even_on_the_invoice_it_paid(customer):
+    invoice = invoice_for(customer, "100.00")
+    first = billing.record_payment(invoice, "100.00", date="2026-01-07", method="cash", idempotency_key="form-1")
+    before = ledger_fingerprint()
+    again = billing.record_payment(invoice.pk, D("100"), date="2026-01-07", method="cash", idempotency_key="form-1")
+    assert ledger_fingerprint() == before
+    assert again.pk == first.pk and Payment.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"amount": "40.01"}, {"date": "2026-01-08"}, {"method": "card"}, {"invoice": "another"}],
+    ids=["amount", "date", "method", "invoice"],
+)
+def test_it_refuses_the_same_key_for_a_different_payment(customer, changes):
+    invoice, other = invoice_for(customer, "100.00"), invoice_for(customer, "100.00")
+    asked = {"amount": "40.00", "date": "2026-01-07", "method": "cash"}
+    billing.record_payment(invoice, **asked, idempotency_key="form-1")
+    target = other if changes.pop("invoice", None) else invoice
+    with refused("This form was already used for a different payment."):
+        billing.record_payment(target, **{**asked, **changes}, idempotency_key="form-1")
+    assert Payment.objects.count() == 1
 
 
 def test_it_dates_a_payment_today_and_takes_card_by_default(customer):

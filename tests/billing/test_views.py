@@ -295,6 +295,26 @@ def test_simultaneous_submits_of_one_new_invoice_form_make_one_invoice(transacti
     assert Invoice.objects.count() == 1
 
 
+def test_the_same_invoice_form_sent_again_for_another_customer_is_refused(staff_client, customer):
+    staff_client.post(reverse("billing:invoice_add"), invoice_post(customer))
+    other = CustomerFactory()
+    before = ledger_fingerprint()
+    response = staff_client.post(reverse("billing:invoice_add"), invoice_post(other))
+    assert response.status_code == 422
+    assert "This form was already used for a different invoice. Reload the page" in text_of(response)
+    assert ledger_fingerprint() == before
+
+
+@pytest.mark.parametrize("key", [None, "k" * 65], ids=["missing", "too-long"])
+def test_an_invoice_form_without_a_proper_key_is_refused(staff_client, customer, key):
+    data = invoice_post(customer, idempotency_key=key or "")
+    before = ledger_fingerprint()
+    response = staff_client.post(reverse("billing:invoice_add"), data)
+    assert response.status_code == 422
+    assert "This form has expired: please reload the page and try again." in text_of(response)
+    assert ledger_fingerprint() == before
+
+
 def test_a_new_form_key_makes_a_new_invoice(staff_client, customer):
     staff_client.post(reverse("billing:invoice_add"), invoice_post(customer))
     staff_client.post(reverse("billing:invoice_add"), invoice_post(customer, idempotency_key="k-" + "2" * 30))
@@ -702,6 +722,15 @@ def test_it_records_one_payment_when_the_same_form_is_submitted_twice(staff_clie
     second = staff_client.post(reverse("billing:payment_add"), payment_post(invoice))
     assert second.status_code == 303
     assert Payment.objects.count() == 1
+
+
+def test_the_same_payment_form_sent_again_with_another_amount_is_refused(staff_client, invoice):
+    staff_client.post(reverse("billing:payment_add"), payment_post(invoice))
+    before = ledger_fingerprint()
+    response = staff_client.post(reverse("billing:payment_add"), payment_post(invoice, amount="41.00"))
+    assert response.status_code == 422
+    assert "This form was already used for a different payment. Reload the page" in text_of(response)
+    assert ledger_fingerprint() == before
 
 
 @pytest.mark.usefixtures("keep_staff_groups")

@@ -12,6 +12,7 @@ from billing import services as billing
 from credits import services as credits
 from credits.models import Credit, CreditAssignment, CreditBatch
 from customers.models import Customer
+from idempotency.models import IdempotencyKey
 from tests.factories import CustomerFactory, credit_for, invoice_for
 from tests.ledger import keep_staff_groups, ledger_fingerprint, refused, run_together  # noqa: F401 - fixture
 
@@ -136,13 +137,79 @@ def test_it_refuses_an_idempotency_key_that_is_too_long(customer):
 
 
 def test_it_returns_the_first_credit_when_the_same_key_comes_again(customer):
-    first = credits.add_credit(customer, "10.00", idempotency_key="form-1")
-    before = ledger_fingerprint()
-    again = credits.add_credit(customer, "99.00", idempotency_key="form-1")
-    assert ledger_fingerprint() == before
+    first = credits.add_credit(customer, "10.00", note="Snow", idempotency_key="form-1")
+    before, keys = ledger_fingerprint(), IdempotencyKey.objects.count()
+    again = credits.add_credit(customer, D("10"), note="Snow", idempotency_key="form-1")
+    assert ledger_fingerprint() == before and IdempotencyKey.objects.count() == keys
     assert again.pk == first.pk
     assert again.amount == D("10.00")
     assert Credit.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"amount": "99.00"},
+        {"date": "2026-01-10"},
+        {"reason": "refund"},
+        {"note": "Another note"},
+        {"auto_apply": False},
+    ],
+    ids=["amount", "date", "reason", "note", "auto-apply"],
+)
+def test_it_refuses_the_same_key_for_a_different_credit(customer, changes):
+    asked = {"amount": "10.00", "date": None, "reason": "other", "note": "", "auto_apply": True}
+    credits.add_credit(customer, **asked, idempotency_key="form-1")
+    with refused("This form was already used for a different credit."):
+        credits.add_credit(customer, **{**asked, **changes}, idempotency_key="form-1")
+    assert Credit.objects.count() == 1
+
+
+def test_a_key_remembers_which_customer_it_was_for(customer):
+    """The hole: the same key for another customer used to return the first customer's credit."""
+    ben = CustomerFactory(name="Ben Parent")
+    credits.add_credit(customer, "10.00", idempotency_key="form-1")
+    with refused("This form was already used for a different credit."):
+        credits.add_credit(ben, "10.00", idempotency_key="form-1")
+    assert not ben.credits.exists()
+
+
+def test_a_deleted_credit_does_not_free_its_key(customer):
+    """The hole: deleting the credit used to free its key, so the same form again added it again."""
+    first = credits.add_credit(customer, "10.00", idempotency_key="form-1")
+    credits.delete_credit(first)
+    with refused("This form already made a credit, which has since been deleted. Reload the page"):
+        credits.add_credit(customer, "10.00", idempotency_key="form-1")
+    assert not Credit.objects.exists()
+    assert IdempotencyKey.objects.get(scope="credits.add_credit", key="form-1").object_id == first.pk
+
+
+def test_a_key_of_one_service_is_not_a_key_of_another(customer):
+    credit = credits.add_credit(customer, "10.00", idempotency_key="form-1")
+    batch = credits.add_bulk_credits([customer], "10.00", idempotency_key="form-1")
+    invoice = billing.create_invoice(customer, [("Ballet", 1, "10.00")], idempotency_key="form-1")
+    assert batch.credits.get().pk != credit.pk and invoice.customer == customer
+    assert set(IdempotencyKey.objects.filter(key="form-1").values_list("scope", "object_id")) == {
+        ("credits.add_credit", credit.pk),
+        ("credits.add_bulk_credits", batch.pk),
+        ("billing.create_invoice", invoice.pk),
+    }
+
+
+def test_it_records_who_used_the_key_and_what_it_made(customer, staff):
+    credit = credits.add_credit(customer, "10.00", idempotency_key="form-1", by=staff)
+    key = IdempotencyKey.objects.get()
+    assert (key.scope, key.key, key.created, key.created_by) == ("credits.add_credit", "form-1", credit, staff)
+    assert len(key.fingerprint) == 64 and key.created_at is not None
+
+
+def test_a_refused_credit_leaves_its_key_free(customer):
+    with refused("more than zero"):
+        credits.add_credit(customer, "0.00", idempotency_key="form-1")
+    with refused("customer does not exist"):
+        credits.add_credit(Customer(pk=987654), "10.00", idempotency_key="form-1")
+    assert not IdempotencyKey.objects.exists()
+    assert credits.add_credit(customer, "10.00", idempotency_key="form-1").amount == D("10.00")
 
 
 def test_it_creates_a_second_credit_for_a_different_key(customer):
@@ -158,6 +225,23 @@ def test_it_creates_one_credit_when_two_submits_with_one_key_race(transactional_
     results = run_together([lambda: credits.add_credit(customer, "10.00", idempotency_key="double-click")] * 8)
     assert all(isinstance(r, Credit) for r in results), results
     assert {r.pk for r in results} == {Credit.objects.get().pk}
+
+
+@pytest.mark.usefixtures("keep_staff_groups")  # before transactional_db, so it tidies up after the flush
+def test_one_key_for_two_different_credits_at_once_makes_one_and_refuses_the_other(transactional_db):
+    amy, ben = CustomerFactory(), CustomerFactory()
+    results = run_together(
+        [
+            lambda: credits.add_credit(amy, "10.00", idempotency_key="shared"),
+            lambda: credits.add_credit(ben, "10.00", idempotency_key="shared"),
+        ]
+    )
+    made = Credit.objects.get()
+    assert [r for r in results if isinstance(r, Credit)] == [made]
+    refusals = [r for r in results if not isinstance(r, Credit)]
+    assert [r.messages for r in refusals] == [
+        ["This form was already used for a different credit. Reload the page to start a new one."]
+    ]
 
 
 def test_it_does_not_assign_a_new_credit_to_invoices_that_already_exist(customer):
@@ -249,12 +333,49 @@ def test_it_refuses_a_bad_bulk_date_and_reason(db):
 
 
 def test_it_returns_the_first_batch_when_the_same_key_comes_again(db):
-    CustomerFactory.create_batch(2)
+    a, b = CustomerFactory.create_batch(2)
     first = credits.add_bulk_credits(Customer.objects.all(), "5.00", idempotency_key="bulk-1")
-    CustomerFactory()
-    again = credits.add_bulk_credits(Customer.objects.all(), "7.00", idempotency_key="bulk-1")
+    before = ledger_fingerprint()
+    again = credits.add_bulk_credits([b.pk, a], "5.00", idempotency_key="bulk-1")  # the same customers, told apart
+    assert ledger_fingerprint() == before
     assert (again.pk, again.count, again.total) == (first.pk, 2, D("10.00"))
     assert (CreditBatch.objects.count(), Credit.objects.count()) == (1, 2)
+
+
+def test_it_refuses_the_same_bulk_key_for_other_customers_or_another_credit(db):
+    ballet = CustomerFactory.create_batch(2, tags=["Ballet Tue 4pm"])
+    swim = CustomerFactory.create_batch(2, tags=["Swim Sat 10am"])
+    credits.add_bulk_credits(Customer.objects.tagged("Ballet Tue 4pm"), "5.00", idempotency_key="bulk-1")
+    for customers, amount in [
+        (Customer.objects.tagged("Swim Sat 10am"), "5.00"),  # as many customers, other ones
+        (ballet[:1], "5.00"),
+        (ballet + swim[:1], "5.00"),
+        (Customer.objects.tagged("Ballet Tue 4pm"), "7.00"),
+    ]:
+        with refused("This form was already used for a different bulk credit."):
+            credits.add_bulk_credits(customers, amount, idempotency_key="bulk-1")
+    # A customer who joins the class since is not in the first batch: the same key for the class now is refused.
+    CustomerFactory(tags=["Ballet Tue 4pm"])
+    with refused("This form was already used for a different bulk credit."):
+        credits.add_bulk_credits(Customer.objects.tagged("Ballet Tue 4pm"), "5.00", idempotency_key="bulk-1")
+    assert (CreditBatch.objects.count(), Credit.objects.count()) == (1, 2)
+
+
+def test_an_undone_batch_does_not_free_its_key(db):
+    CustomerFactory.create_batch(2)
+    batch = credits.add_bulk_credits(Customer.objects.all(), "5.00", idempotency_key="bulk-1")
+    credits.undo_batch(batch)
+    with refused(f"This form already made bulk batch #{batch.pk}, which has since been undone."):
+        credits.add_bulk_credits(Customer.objects.all(), "5.00", idempotency_key="bulk-1")
+    assert (CreditBatch.objects.count(), Credit.objects.count()) == (1, 0)
+
+
+def test_a_bulk_key_records_exactly_whom_the_batch_credited(db):
+    """The fingerprint comes from the INSERT's own rows; a replay computes it from the choice: they must agree."""
+    a, b, c = CustomerFactory.create_batch(3)
+    first = credits.add_bulk_credits(Customer.objects.filter(pk__in=[a.pk, c.pk]), "5.00", idempotency_key="k")
+    assert credits.add_bulk_credits([c, a, c], "5.00", idempotency_key="k").pk == first.pk
+    assert credits.add_bulk_credits(Customer.objects.exclude(pk=b.pk), "5.00", idempotency_key="k").pk == first.pk
 
 
 @pytest.mark.usefixtures("keep_staff_groups")  # before transactional_db, so it tidies up after the flush
@@ -266,6 +387,96 @@ def test_it_creates_one_batch_when_two_bulk_submits_with_one_key_race(transactio
     assert all(isinstance(r, CreditBatch) for r in results), results
     assert {r.pk for r in results} == {CreditBatch.objects.get().pk}
     assert Credit.objects.count() == 5
+
+
+# "The same again?": find_twin_credit, find_twin_batch
+
+
+def twin_of_credit(customer, amount="8.31", by=None, key="fresh-form", **changes):
+    asked = {"date": timezone.localdate(), "reason": "cancelled_class", "note": "Snow", **changes}
+    return credits.find_twin_credit(customer, D(amount), by=by, idempotency_key=key, **asked)
+
+
+def twin_of_batch(customers, amount="8.31", by=None, key="fresh-form", **changes):
+    asked = {"date": timezone.localdate(), "reason": "cancelled_class", "note": "Snow", **changes}
+    return credits.find_twin_batch(customers, D(amount), by=by, idempotency_key=key, **asked)
+
+
+def test_it_points_out_the_same_credit_made_moments_ago_by_the_same_person(customer, staff):
+    first = credits.add_credit(customer, "8.31", reason="cancelled_class", note="Snow", by=staff, idempotency_key="k1")
+    assert twin_of_credit(customer, by=staff) == first
+    # What this very form made is not a twin: it is the form sent again, and the key returns it.
+    assert twin_of_credit(customer, by=staff, key="k1") is None
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"amount": "8.32"}, {"reason": "refund"}, {"note": "Rain"}, {"date": "yesterday"}, {"who": "another"}],
+    ids=["amount", "reason", "note", "date", "person"],
+)
+def test_a_different_credit_is_not_a_twin(customer, staff, manager, changes):
+    credits.add_credit(customer, "8.31", reason="cancelled_class", note="Snow", by=staff)
+    amount = changes.pop("amount", "8.31")
+    if changes.pop("date", None):
+        changes["date"] = timezone.localdate() - datetime.timedelta(days=1)
+    by = manager if changes.pop("who", None) else staff
+    assert twin_of_credit(customer, amount, by=by, **changes) is None
+    assert twin_of_credit(CustomerFactory(), by=staff) is None  # another customer
+
+
+def test_a_credit_older_than_the_window_is_not_a_twin(customer, staff):
+    first = credits.add_credit(customer, "8.31", reason="cancelled_class", note="Snow", by=staff)
+    Credit.objects.filter(pk=first.pk).update(created_at=timezone.now() - credits.TWIN_WINDOW)
+    assert twin_of_credit(customer, by=staff) is None
+
+
+def test_the_snow_day_two_classes_credited_the_same_amount_are_not_twins(manager):
+    """Ballet Tue 4pm's two customers get £8.31, then Swim Sat 10am's two, a minute later: two bulk credits."""
+    CustomerFactory.create_batch(2, tags=["Ballet Tue 4pm"])
+    CustomerFactory.create_batch(2, tags=["Swim Sat 10am"])
+    ballet, swim = Customer.objects.tagged("Ballet Tue 4pm"), Customer.objects.tagged("Swim Sat 10am")
+    credits.add_bulk_credits(ballet, "8.31", reason="cancelled_class", note="Snow", by=manager)
+    assert twin_of_batch(swim, by=manager) is None
+
+
+def test_it_points_out_the_same_bulk_credit_for_exactly_the_same_customers(manager):
+    ballet = CustomerFactory.create_batch(2, tags=["Ballet Tue 4pm"])
+    other = CustomerFactory(tags=["Swim Sat 10am"])
+    batch = credits.add_bulk_credits(
+        Customer.objects.tagged("Ballet Tue 4pm"),
+        "8.31",
+        reason="cancelled_class",
+        note="Snow",
+        by=manager,
+        idempotency_key="k1",
+    )
+    assert twin_of_batch(Customer.objects.tagged("Ballet Tue 4pm"), by=manager) == batch
+    assert twin_of_batch([c.pk for c in reversed(ballet)], by=manager) == batch  # ticked by hand, the same people
+    assert twin_of_batch(Customer.objects.tagged("Ballet Tue 4pm"), by=manager, key="k1") is None  # this very form
+    assert twin_of_batch(ballet[:1], by=manager) is None  # fewer
+    assert twin_of_batch([*ballet, other], by=manager) is None  # more
+    assert twin_of_batch(Customer.objects.tagged("Ballet Tue 4pm"), "8.32", by=manager) is None
+    assert twin_of_batch(Customer.objects.tagged("Ballet Tue 4pm"), note="Rain", by=manager) is None
+    assert twin_of_batch(Customer.objects.tagged("Ballet Tue 4pm"), reason="goodwill", by=manager) is None
+    assert twin_of_batch(Customer.objects.tagged("Ballet Tue 4pm"), by=None) is None  # someone else
+
+
+def test_an_undone_or_old_batch_is_not_a_twin(manager):
+    CustomerFactory.create_batch(2)
+    batch = credits.add_bulk_credits(Customer.objects.all(), "8.31", reason="cancelled_class", note="Snow", by=manager)
+    CreditBatch.objects.filter(pk=batch.pk).update(created_at=timezone.now() - credits.TWIN_WINDOW)
+    assert twin_of_batch(Customer.objects.all(), by=manager) is None
+    again = credits.add_bulk_credits(Customer.objects.all(), "8.31", reason="cancelled_class", note="Snow", by=manager)
+    assert twin_of_batch(Customer.objects.all(), by=manager) == again
+    credits.undo_batch(again, by=manager)
+    assert twin_of_batch(Customer.objects.all(), by=manager) is None
+
+
+def test_a_choice_the_create_would_refuse_has_no_twin(manager):
+    a = CustomerFactory()
+    credits.add_bulk_credits([a], "8.31", reason="cancelled_class", note="Snow", by=manager)
+    assert twin_of_batch([a.pk, 987654], by=manager) is None
+    assert twin_of_batch(Customer.objects.none(), by=manager) is None
 
 
 # update_credit

@@ -18,6 +18,7 @@ from pghistory.models import Events
 from billing import services as billing
 from credits import services as credits
 from credits.models import Credit, CreditAssignment, CreditBatch
+from idempotency.models import IdempotencyKey
 from tests.conftest import htmx
 from tests.factories import CustomerFactory, credit_for, invoice_for
 from tests.page import parse
@@ -37,6 +38,7 @@ def ledger() -> dict:
         "assignments": CreditAssignment.objects.aggregate(n=Count("id"), amount=Sum("amount")),
         "batches": CreditBatch.objects.aggregate(n=Count("id"), undone=Count("undone_at")),
         "events": Events.objects.count(),
+        "keys": IdempotencyKey.objects.count(),
     }
 
 
@@ -293,6 +295,17 @@ def test_it_creates_one_credit_when_the_same_form_is_sent_twice(staff_client, cu
     assert first["Location"] == second["Location"]
 
 
+def test_a_form_sent_again_after_its_credit_was_deleted_says_so_and_adds_nothing(staff_client, customer):
+    data = credit_form(customer)
+    staff_client.post(reverse("credits:add"), data)
+    credits.delete_credit(Credit.objects.get())
+    before = ledger()
+    response = staff_client.post(reverse("credits:add"), data)
+    assert response.status_code == 422
+    assert "This form already made a credit, which has since been deleted. Reload the page" in text(response)
+    assert ledger() == before
+
+
 def test_it_points_out_an_identical_credit_sent_again_from_a_fresh_form(staff_client, customer):
     """The back button on a browser that reloads the form gives a new key: the twin is caught all the same."""
     staff_client.post(reverse("credits:add"), credit_form(customer))
@@ -530,6 +543,43 @@ def test_it_points_out_an_identical_batch_sent_again_from_a_fresh_form(manager_c
     assert ledger() == before
     manager_client.post(reverse("credits:bulk"), {"customer": [c.pk for c in ballet], **bulk_form(again="on")})
     assert CreditBatch.objects.count() == 2
+
+
+def test_the_snow_day_two_classes_credited_the_same_amount_a_minute_apart_are_both_made(manager_client, ballet, swim):
+    """The bulk "same again?" check compares whom it credits: Swim after Ballet, both £8.31, is not a twin."""
+    swim.append(CustomerFactory(tags=["Swim Sat 10am"]))  # as many as Ballet: counting them would not tell
+    for tag, count in [("Ballet Tue 4pm", 3), ("Swim Sat 10am", 3)]:
+        data = {"all_matching": "1", "q": "", "tag": tag, "outstanding": "", "expected_count": str(count)}
+        response = manager_client.post(reverse("credits:bulk"), {**data, **bulk_form(amount="8.31")})
+        assert response.status_code == 303, text(response)
+    batches = CreditBatch.objects.order_by("id")
+    assert [(b.count, b.total) for b in batches] == [(3, Decimal("24.93")), (3, Decimal("24.93"))]
+    assert {c.customer_id for c in Credit.objects.filter(batch=batches[1])} == {c.pk for c in swim}
+
+
+def test_the_same_class_credited_again_from_a_fresh_form_is_pointed_out(manager_client, ballet, swim):
+    data = {"all_matching": "1", "q": "", "tag": "Ballet Tue 4pm", "outstanding": "", "expected_count": "3"}
+    manager_client.post(reverse("credits:bulk"), {**data, **bulk_form(amount="8.31")})
+    batch = CreditBatch.objects.get()
+    before = ledger()
+    response = manager_client.post(reverse("credits:bulk"), {**data, **bulk_form(amount="8.31")})
+    assert response.status_code == 422
+    assert f"You made the same bulk credit (bulk batch #{batch.pk}: 3 × £8.31)" in text(response)
+    assert ledger() == before
+    again = manager_client.post(reverse("credits:bulk"), {**data, **bulk_form(amount="8.31", again="on")})
+    assert again.status_code == 303 and CreditBatch.objects.count() == 2
+
+
+def test_a_bulk_form_sent_again_after_its_batch_was_undone_says_so_and_makes_nothing(manager_client, ballet):
+    data = {"customer": [c.pk for c in ballet], **bulk_form()}
+    manager_client.post(reverse("credits:bulk"), data)
+    batch = CreditBatch.objects.get()
+    credits.undo_batch(batch)
+    before = ledger()
+    response = manager_client.post(reverse("credits:bulk"), data)
+    assert response.status_code == 422
+    assert f"This form already made bulk batch #{batch.pk}, which has since been undone." in text(response)
+    assert ledger() == before
 
 
 def test_it_writes_the_summary_money_the_way_people_do(manager_client):

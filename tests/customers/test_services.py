@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 
 from customers import services
 from customers.models import Customer
+from idempotency.models import IdempotencyKey
 
 pytestmark = pytest.mark.django_db
 
@@ -35,6 +36,54 @@ def test_it_refuses_bad_details_and_writes_nothing(details, field):
     with pytest.raises(ValidationError) as refused:
         services.create_customer(**details)
     assert field in refused.value.message_dict
+    assert not Customer.objects.exists()
+
+
+DETAILS = {"name": "Beth Parent", "email": "beth@example.com", "phone": "07700 900123", "tags": "Ballet Tue 4pm"}
+
+
+def test_it_returns_the_first_customer_when_the_same_key_comes_again(staff):
+    first = services.create_customer(**DETAILS, idempotency_key="form-1", by=staff)
+    again = services.create_customer(
+        **{**DETAILS, "name": " Beth Parent ", "tags": ["Ballet Tue 4pm", "ballet tue 4pm"]}, idempotency_key="form-1"
+    )
+    assert again.pk == first.pk and Customer.objects.count() == 1
+    assert IdempotencyKey.objects.get().created == first
+
+
+@pytest.mark.parametrize("field", ["name", "email", "phone", "tags", "notes"])
+def test_it_refuses_the_same_key_for_a_different_customer(field):
+    services.create_customer(**DETAILS, idempotency_key="form-1")
+    changed = {**DETAILS, field: "x@example.com" if field == "email" else "01632 960000" if field == "phone" else "X"}
+    with pytest.raises(ValidationError) as refused:
+        services.create_customer(**changed, idempotency_key="form-1")
+    assert refused.value.messages == [
+        "This form was already used for a different customer. Reload the page to start a new one."
+    ]
+    assert Customer.objects.count() == 1 and IdempotencyKey.objects.count() == 1
+
+
+def test_a_deleted_customer_does_not_free_its_key():
+    services.create_customer(**DETAILS, idempotency_key="form-1").delete()
+    with pytest.raises(ValidationError) as refused:
+        services.create_customer(**DETAILS, idempotency_key="form-1")
+    assert refused.value.messages == [
+        "This form already made a customer, which has since been deleted. Reload the page to start a new one."
+    ]
+    assert not Customer.objects.exists()
+
+
+def test_a_customer_refused_for_bad_details_leaves_the_key_free():
+    with pytest.raises(ValidationError):
+        services.create_customer(**{**DETAILS, "email": "nope"}, idempotency_key="form-1")
+    assert not IdempotencyKey.objects.exists()
+    assert services.create_customer(**DETAILS, idempotency_key="form-1").name == "Beth Parent"
+
+
+def test_it_refuses_a_customer_key_that_is_too_long():
+    with pytest.raises(ValidationError) as refused:
+        services.create_customer(**DETAILS, idempotency_key="k" * 65)
+    assert refused.value.message_dict == {"idempotency_key": ["An idempotency key is at most 64 characters."]}
     assert not Customer.objects.exists()
 
 

@@ -17,10 +17,11 @@ from credits import roles
 from credits import services as credits
 from tests.factories import CustomerFactory, UserFactory, credit_for, invoice_for
 
-# Every table a request could write to: the three apps (with their history tables), history's context,
-# and who may log in (users, groups, permissions). Sessions and axes' login records are left out: a
-# refused form may still leave a message in the session, which is not the ledger.
-SNAPSHOT_APPS = ("customers", "billing", "credits", "pghistory", "auth", "admin", "axes")
+# Every table a request could write to: the three apps (with their history tables), the create keys,
+# history's context, who may log in (users, groups, permissions) and axes' login records (Locked logins'
+# Unlock deletes them). Sessions are left out: a refused form may still leave a message in the session,
+# which is not the ledger.
+SNAPSHOT_APPS = ("customers", "billing", "credits", "idempotency", "pghistory", "auth", "admin", "axes")
 
 MONEY_TOTALS = """
 SELECT

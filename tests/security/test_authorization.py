@@ -430,9 +430,14 @@ def test_extra_fields_cannot_reach_the_password_change_of_someone_else(world):
 
 
 def test_the_idempotency_key_is_never_read_from_anywhere_but_its_form(world):
-    """A key posted twice under different customers still gives the first credit: one credit, one customer."""
+    """A key posted twice under different customers makes one credit, for the first; the second is refused, not
+    answered with the first customer's credit."""
     client = logged_in(world.staff)
     key = uuid.uuid4().hex
     client.post(reverse("credits:add"), credit_form(world.amy, amount="8.80", idempotency_key=key))
-    client.post(reverse("credits:add"), credit_form(world.ben, amount="8.80", idempotency_key=key))
+    before = db_snapshot()
+    response = client.post(reverse("credits:add"), credit_form(world.ben, amount="8.80", idempotency_key=key))
+    assert response.status_code == 422
+    assert "This form was already used for a different credit." in page_text(response)
+    assert_unchanged(before)
     assert list(Credit.objects.filter(amount=Decimal("8.80")).values_list("customer_id", flat=True)) == [world.amy.pk]

@@ -13,6 +13,7 @@ from django.urls import reverse
 from credits import services as credits
 from credits.models import Credit, CreditBatch
 from tests.conftest import htmx, logged_in
+from tests.security.conftest import assert_unchanged, db_snapshot, page_text
 from tests.security.test_bad_input import bulk_form, credit_form
 
 
@@ -56,3 +57,29 @@ def test_a_resubmit_after_the_credit_was_changed_still_makes_nothing_new(world):
     credits.update_credit(first, amount="45.00")
     assert client.post(reverse("credits:add"), form).status_code == 303
     assert Credit.objects.filter(customer=world.amy, amount__in=["44.00", "45.00"]).count() == 1
+
+
+def test_the_same_form_after_its_credit_was_deleted_is_refused_and_writes_nothing(world):
+    """The hole: deleting the credit freed its key, so pressing Create again (back button) added it again."""
+    client = logged_in(world.staff)
+    form = credit_form(world.amy, amount="46.00")
+    client.post(reverse("credits:add"), form)
+    credits.delete_credit(Credit.objects.get(amount="46.00"))
+    before = db_snapshot()
+    response = client.post(reverse("credits:add"), form)
+    assert response.status_code == 422
+    assert "This form already made a credit, which has since been deleted." in page_text(response)
+    assert_unchanged(before)
+
+
+def test_the_same_bulk_form_for_another_class_is_refused_and_writes_nothing(world):
+    """One key, two different choices of customers: not one bulk credit sent twice."""
+    client = logged_in(world.manager)
+    form = bulk_form(world.amy, amount="3.30")
+    client.post(reverse("credits:bulk"), form)
+    before = db_snapshot()
+    response = client.post(reverse("credits:bulk"), {**form, "customer": [world.ben.pk]})
+    assert response.status_code == 422
+    assert "This form was already used for a different bulk credit." in page_text(response)
+    assert_unchanged(before)
+    assert list(Credit.objects.filter(amount="3.30").values_list("customer_id", flat=True)) == [world.amy.pk]

@@ -3,7 +3,7 @@
 50 requests assign from one credit to several invoices while 50 others pay one invoice, all released
 together. Nothing may be over-assigned or over-settled, every success must be in the ledger (no lost
 update), no request may fail with a 500, and check_ledger must be clean afterwards. The same form sent
-from two tabs at once must create one credit (and one batch).
+from two tabs at once must create one credit (and one batch, one customer, one invoice, one payment).
 
 `make soak` sends SOAK_REQUESTS=500 of each instead of 50.
 """
@@ -27,6 +27,7 @@ from django.utils import timezone
 from billing.models import Invoice, Payment
 from credits import roles
 from credits.models import Credit, CreditAssignment, CreditBatch
+from customers.models import Customer
 from tests.conftest import PASSWORD
 from tests.factories import CustomerFactory, UserFactory, credit_for, invoice_for
 from tests.ledger import assert_ledger_clean, keep_staff_groups  # noqa: F401 - fixture
@@ -190,3 +191,53 @@ def test_the_same_bulk_credit_form_from_two_tabs_at_once_makes_one_batch(server,
     assert {r.status for r in results} == {303}
     assert CreditBatch.objects.count() == 1
     assert Credit.objects.count() == 3
+
+
+@pytest.mark.usefixtures("keep_staff_groups")
+def test_the_same_add_customer_form_from_two_tabs_at_once_adds_one_customer(server, transactional_db):
+    """The hole: the key lived in the session, which both requests read before either wrote it."""
+    _, tab = person(server, "Billing staff")
+    form = {
+        "name": "Beth Parent",
+        "email": "beth@example.com",
+        "phone": "07700 900123",
+        "tags": "Ballet Tue 4pm",
+        "notes": "",
+        "idempotency_key": uuid.uuid4().hex,
+    }
+    results = all_at_once([lambda: tab.post("/customers/add/", form) for _ in range(2)])
+    assert [r.status for r in results] == [303, 303], results
+    assert results[0].headers["location"] == results[1].headers["location"]
+    results = [tab.post("/customers/add/", form) for _ in range(3)]
+    assert {r.status for r in results} == {303}
+    assert Customer.objects.filter(name="Beth Parent").count() == 1
+
+
+@pytest.mark.usefixtures("keep_staff_groups")
+def test_the_same_invoice_and_payment_forms_from_two_tabs_at_once_make_one_each(server, transactional_db):
+    amy = CustomerFactory()
+    _, tab = person(server, "Billing staff")
+    invoice_form = {
+        "customer": amy.pk,
+        "issue_date": timezone.localdate().isoformat(),
+        "due_date": timezone.localdate().isoformat(),
+        "lines-TOTAL_FORMS": "1",
+        "lines-INITIAL_FORMS": "0",
+        "lines-0-description": "Ballet — autumn term",
+        "lines-0-quantity": "1",
+        "lines-0-unit_price": "120.00",
+        "idempotency_key": uuid.uuid4().hex,
+    }
+    results = all_at_once([lambda: tab.post("/billing/invoices/new/", invoice_form) for _ in range(2)])
+    assert [r.status for r in results] == [303, 303], results
+    invoice = Invoice.objects.get(customer=amy)
+    payment_form = {
+        "invoice": invoice.pk,
+        "amount": "40.00",
+        "date": timezone.localdate().isoformat(),
+        "method": "card",
+        "idempotency_key": uuid.uuid4().hex,
+    }
+    results = all_at_once([lambda: tab.post("/billing/payments/new/", payment_form) for _ in range(2)])
+    assert [r.status for r in results] == [303, 303], results
+    assert list(Payment.objects.values_list("invoice_id", "amount")) == [(invoice.pk, Decimal("40.00"))]

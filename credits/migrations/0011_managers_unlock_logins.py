@@ -33,7 +33,7 @@ def remove_added(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("credits", "0009_sums_per_statement"),
+        ("credits", "0010_idempotency_keys_in_one_table"),
         ("axes", "0010_accessattemptexpiration"),
     ]
     operations = [migrations.RunPython(create_groups, remove_added)]
