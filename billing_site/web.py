@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect
 
 from customers.models import Customer
@@ -39,13 +36,6 @@ def add_service_errors(form: Form, error: ValidationError) -> None:
     else:
         for message in error.messages:
             form.add_error(None, message)
-
-
-def url_for_pk(viewname: str) -> Callable[[int], str]:
-    """URLs of one view for many rows: reversed once, then each pk put in (a reverse() costs ~30 µs, 9 ms for 300 rows)."""
-    marker = "918273645"
-    head, tail = reverse(viewname, args=[marker]).split(marker)
-    return lambda pk: f"{head}{pk}{tail}"
 
 
 def pk_or_none(value: object) -> int | None:
