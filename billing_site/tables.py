@@ -25,6 +25,7 @@ from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.safestring import SafeString
 from django.utils.translation import get_language
+from django_tables2.rows import BoundRows
 
 from .money import format_money
 
@@ -35,12 +36,16 @@ PARITY = ("even", "odd")
 def html_text(value: object) -> str:
     """A value as HTML: what has __html__ as it says, anything else escaped. Django's conditional_escape, without the
     lazy-string wrapper around its escape(), which costs more than the escaping (~1 µs a value, ~2,000 on a page)."""
+    if value.__class__ is str:  # the most common case, first
+        return html.escape(value)
     return value.__html__() if hasattr(value, "__html__") else html.escape(str(value))
 
 
 def cell_html(template: str, *args: object, **kwargs: object) -> SafeString:
     """format_html for cells: the same escaping (html_text) in a third of the time (~1.3 µs a call against ~4 µs)."""
-    return SafeString(template.format(*map(html_text, args), **{name: html_text(v) for name, v in kwargs.items()}))
+    if kwargs:
+        return SafeString(template.format(*map(html_text, args), **{name: html_text(v) for name, v in kwargs.items()}))
+    return SafeString(template.format(*map(html_text, args)))
 
 
 def status_badge(status: str, label: str) -> SafeString:
@@ -91,7 +96,8 @@ class Column(tables.Column):
     pk). A column class overrides `cell`; a one-off cell can be given as `cell=`.
     """
 
-    # True when a cell follows from its value alone: each distinct value is then written once per table drawn.
+    # True when a cell follows from its (hashable) value alone: each distinct value's cell is then written once per
+    # table drawn, and a page repeats a few amounts, statuses and reasons many times.
     by_value = False
 
     def __init__(
@@ -110,18 +116,9 @@ class Column(tables.Column):
         return value
 
     def page_cell(self) -> Callable[[object, object], object]:
-        """`cell` for one table drawn: as it is, or remembering what it wrote for each value (`by_value`)."""
-        if not self.by_value:
-            return self.cell
-        cell, written = self.cell, {}
-
-        def remembered(value, record) -> str:
-            text = written.get(value)
-            if text is None:
-                text = written[value] = SafeString(html_text(cell(value, record)))
-            return text
-
-        return remembered
+        """`cell` for one table drawn: a column that needs what holds for the whole request (the language) reads it here,
+        once."""
+        return self.cell
 
     def writer(self, bound: tables.columns.BoundColumn) -> Callable[[object], str]:
         """The function writing this column's cell, <td> and all, for a record: made once per table drawn, called once
@@ -130,13 +127,7 @@ class Column(tables.Column):
         read, cell, default = _reader(bound.accessor), self.page_cell(), bound.default
         attrs = bound.attrs["td"].as_html()
         td = f"<td {attrs}>" if attrs else "<td>"
-        if self.link_to is None:
-
-            def write(record) -> str:
-                value = read(record)
-                return f"{td}{html_text(default if value is None or value == '' else cell(value, record))}</td>"
-
-        else:
+        if self.link_to is not None:
             url, pk = url_for_pk(self.link_to[0]), _reader(self.link_to[1])
 
             def write(record) -> str:
@@ -144,7 +135,24 @@ class Column(tables.Column):
                 text = html_text(default if value is None or value == "" else cell(value, record))
                 return f'{td}<a hx-boost="false" href="{html_text(url(pk(record)))}">{text}</a></td>'
 
-        return write
+            return write
+
+        def write(record) -> str:
+            value = read(record)
+            return f"{td}{html_text(default if value is None or value == '' else cell(value, record))}</td>"
+
+        if not self.by_value:
+            return write
+        written: dict[object, str] = {}
+
+        def write_once(record) -> str:
+            value = read(record)
+            html = written.get(value)
+            if html is None:
+                html = written[value] = write(record)
+            return html
+
+        return write_once
 
     def render(self, value):
         raise ImproperlyConfigured(
@@ -168,6 +176,8 @@ class MoneyColumn(Column):
 
 class DateColumn(Column):
     """A date as "5 Nov 2026"."""
+
+    by_value = True
 
     def cell(self, value: datetime.date, record) -> str:
         return _day(value, get_language())
@@ -206,10 +216,14 @@ class Table(tables.Table):
 
     def rows_html(self) -> SafeString:
         """The page's rows as HTML, one line each: each visible column's cell written once per row, by the column.
-        One string for the template to put in (a template loop over the rows costs ~3 µs a row)."""
+        One string for the template to put in (a template loop over the rows costs ~1 µs a row)."""
         cells = [bound.column.writer(bound) for bound in self.columns]
-        rows = []
-        for number, row in enumerate(self.paginated_rows):
-            record = row.record
-            rows.append(f'<tr class="{PARITY[number % 2]}">{"".join([cell(record) for cell in cells])}</tr>')
+        page = self.paginated_rows
+        # BoundRows hold the records themselves: read them without making a BoundRow for each (~0.7 µs); a paginator's
+        # page may also be a list of BoundRow.
+        records = page.data if isinstance(page, BoundRows) else (row.record for row in page)
+        rows, parity = [], 0
+        for record in records:
+            rows.append(f'<tr class="{PARITY[parity]}">{"".join([cell(record) for cell in cells])}</tr>')
+            parity ^= 1
         return SafeString("\n".join(rows))
