@@ -105,7 +105,7 @@ class AmountColumn(Column):
 
     def __init__(self, form: AssignForm, *args, **kwargs) -> None:
         super().__init__(*args, attrs=NUM, **kwargs)
-        self.boxes = {invoice.pk: box for invoice, *box in form.rows()}
+        self.boxes = {invoice.pk: (name, value, errors) for invoice, name, value, errors in form.rows()}
 
     def writer(self, bound) -> Callable[[Invoice], SafeString]:
         boxes = self.boxes
