@@ -9,7 +9,6 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db.models import Model
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect
 
 
@@ -49,13 +48,6 @@ def picker(typed: object, chosen: Model | None, find: Callable[[str, Any], list]
     (none without `find`, when the choice is fixed) and `chosen_id`."""
     text = search_text(typed)
     return {"query": text, "choices": find(text, chosen) if find else [], "chosen_id": chosen.pk if chosen else None}
-
-
-def url_for_pk(viewname: str) -> Callable[[int], str]:
-    """URLs of one view for many rows: reversed once, then each pk put in (a reverse() costs ~30 µs, 9 ms for 300 rows)."""
-    marker = "918273645"
-    head, tail = reverse(viewname, args=[marker]).split(marker)
-    return lambda pk: f"{head}{pk}{tail}"
 
 
 def pk_or_none(value: object) -> int | None:

@@ -111,7 +111,7 @@ class AssignForm(forms.Form):
     def __init__(self, invoices: list[Invoice], data=None, initial=None) -> None:
         super().__init__(data, initial=initial)
         self.invoices = invoices
-        # The boxes are written by credits.tables.assign_rows; fields exist to check what was sent.
+        # The boxes are written by credits.tables.AssignTable; fields exist to check what was sent.
         for invoice in invoices if self.is_bound else ():
             self.fields[f"invoice-{invoice.pk}"] = AmountField(label=f"Amount for {invoice}", required=False)
         self.extra: dict[int, str] = {}

@@ -49,7 +49,7 @@ from .forms import (
     read_selection,
 )
 from .models import Credit, CreditAssignment, CreditBatch, CreditStatus, Reason
-from .tables import BatchCreditTable, CreditTable, assign_rows, url_of
+from .tables import AssignTable, BatchCreditTable, CreditTable, url_of
 
 PAGE = {"paginator_class": LazyPaginator, "per_page": 25}
 PREVIEW = 5
@@ -530,7 +530,7 @@ def credit_assign(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         **_tab_context(request, credit, "assignments"),
         "form": form,
-        "rows": assign_rows(form),
+        "table": AssignTable(form, credit.customer),
         "boxes": " ".join(f"id_invoice-{invoice.pk}" for invoice in invoices),
         "to_assign": _to_assign(credit, form),
         "currency": settings.STUDIO_CURRENCY,
