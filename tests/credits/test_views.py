@@ -153,17 +153,19 @@ def test_it_refuses_billing_staff_every_manager_action_and_writes_nothing(staff_
     batch = credits.add_bulk_credits([customer], "5.00")
     before = ledger()
     manager_only = [
-        ("get", reverse("credits:bulk"), {}),
-        ("post", reverse("credits:bulk"), {"customer": customer.pk, **bulk_form()}),
-        ("get", reverse("credits:batch_undo", args=[batch.pk]), {}),
-        ("post", reverse("credits:batch_undo", args=[batch.pk]), {}),
-        ("get", reverse("credits:delete", args=[credit.pk]), {}),
-        ("post", reverse("credits:delete", args=[credit.pk]), {}),
+        ("get", reverse("credits:bulk"), {}, "add bulk credits"),
+        ("post", reverse("credits:bulk"), {"customer": customer.pk, **bulk_form()}, "add bulk credits"),
+        ("get", reverse("credits:batch_undo", args=[batch.pk]), {}, "undo a bulk batch"),
+        ("post", reverse("credits:batch_undo", args=[batch.pk]), {}, "undo a bulk batch"),
+        ("get", reverse("credits:delete", args=[credit.pk]), {}, "delete credits"),
+        ("post", reverse("credits:delete", args=[credit.pk]), {}, "delete credits"),
     ]
-    for method, url, data in manager_only:
+    for method, url, data, doing in manager_only:
         response = getattr(staff_client, method)(url, data)
         assert response.status_code == 403, url
-        assert "your account does not have" in text(response), url
+        assert parse(response).one("p", class_="lead").text == (
+            f"Only Managers can {doing}. Your role, Billing staff, cannot: ask a manager."
+        ), url
     assert ledger() == before
 
 
