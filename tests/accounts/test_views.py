@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
 
 import pytest
@@ -539,7 +540,25 @@ class TestHistory:
             ("sam.staff", "Invoice created"),
         }
         changed = [row for row in table.rows() if row["Who"] == "maria.manager"]
-        assert [row["Details"] for row in changed] == ["email: cara@example.com → cara.new@example.com"]
+        assert [row["Details"] for row in changed] == ["Email: cara@example.com → cara.new@example.com"]
+
+    def test_it_shows_a_credit_as_its_page_does_with_links(self, client, staff, customer):
+        credit = credit_for(customer, "25.00", reason="cancelled_class", date=datetime.date(2026, 11, 28), by=staff)
+        client.force_login(staff)
+        page = parse(client.get(self.url(customer)))
+        [row] = [row for row in page.one("tbody").find_all("tr") if row.one("strong").text == "Credit added"]
+        what, details = row.find_all("td")[2:]
+        assert what.text == f"Credit added Credit #{credit.pk} created"
+        assert what.one("a")["href"] == credit.get_absolute_url()
+        assert [line.text for line in details.find_all("div")] == [
+            "Customer: Amy Parent",
+            "Payment date: 28 Nov 2026",
+            "Amount: £25.00",
+            "Assigned: £0.00",
+            "Reason: Cancelled class",
+            "Auto-apply: No",
+        ]
+        assert details.one("a", containing="Amy Parent")["href"] == customer.get_absolute_url()
 
     def test_htmx_gets_just_the_tab(self, client, staff, customer):
         client.force_login(staff)

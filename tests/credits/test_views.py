@@ -1130,6 +1130,19 @@ def test_it_shows_a_credits_history(manager_client, split, staff):
     assert 'aria-current="page">History<' in text(response)
 
 
+def test_the_history_tab_links_the_invoices_and_names_reason_and_auto_apply_as_the_page_does(
+    manager_client, split, staff
+):
+    credit, autumn, spring = split
+    credits.update_credit(credit, reason="goodwill", auto_apply=True, by=staff)
+    rows = parse(manager_client.get(reverse("credits:history", args=[credit.pk]))).one("tbody").find_all("tr")
+    modified = rows[0].find_all("div")
+    assert [line.text for line in modified] == ["Reason: Other → Goodwill", "Auto-apply: No → Yes"]
+    links = {a.text: a["href"] for row in rows for a in row.find_all("a")}
+    assert links[str(autumn)] == autumn.get_absolute_url() and links[str(spring)] == spring.get_absolute_url()
+    assert links[f"Credit #{credit.pk}"] == credit.get_absolute_url()
+
+
 def test_the_reopened_invoice_can_take_the_credit_again(staff_client, split, customer):
     """Reassigning = remove, then add elsewhere."""
     credit, autumn, spring = split
