@@ -91,7 +91,7 @@ class Invoice(models.Model):
         output_field=models.CharField(max_length=10, choices=InvoiceStatus.choices),
         db_persist=True,
     )
-    voided_at = models.DateTimeField(null=True, blank=True, editable=False)
+    voided_at = models.DateTimeField(null=True, blank=True, editable=False, verbose_name="voided")
     voided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
     )

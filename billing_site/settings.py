@@ -112,6 +112,31 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# The "not allowed" page in people's words (billing_site.permissions): what each permission a page checks lets someone
+# do, and whom to ask. Which roles may do it is read from the groups' permissions (credits.roles says what each has).
+PERMISSION_WORDS = {
+    "customers.view_customer": "see customers",
+    "customers.add_customer": "add customers",
+    "customers.change_customer": "edit customers’ details",
+    "billing.view_invoice": "see invoices",
+    "billing.add_invoice": "create invoices",
+    "billing.void_invoice": "void invoices",
+    "billing.view_payment": "see payments",
+    "billing.add_payment": "record payments",
+    "credits.view_credit": "see credits",
+    "credits.add_credit": "add credits",
+    "credits.change_credit": "modify credits",
+    "credits.delete_credit": "delete credits",
+    "credits.add_creditassignment": "assign credits to invoices",
+    "credits.delete_creditassignment": "remove a credit’s assignments",
+    "credits.view_creditbatch": "see bulk batches",
+    "credits.add_creditbatch": "add bulk credits",
+    "credits.undo_creditbatch": "undo a bulk batch",
+    "axes.delete_accessattempt": "unlock a colleague’s login",
+}
+# The group whose members the page names to ask, and what one of them is called.
+PERMISSION_ASK = ("Managers", "a manager")
+
 AUTHENTICATION_BACKENDS = [
     "billing_site.auth.LoginThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit, urlunsplit
+
 from axes.models import AccessAttempt
 from axes.utils import reset
 from django.conf import settings
@@ -9,9 +11,10 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, render, resolve_url
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods
 
 from billing_site.auth import cool_off
@@ -25,11 +28,30 @@ def home(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(reverse("customers:list"))
 
 
+def _came_from(request: HttpRequest) -> str | None:
+    """The page of this site that led here (its Referer), as a local address; None for another site's, or none."""
+    referer = request.headers.get("Referer", "")
+    if not url_has_allowed_host_and_scheme(
+        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return None
+    parts = urlsplit(referer)
+    if not parts.path.startswith("/"):
+        return None
+    local = urlunsplit(("", "", parts.path, parts.query, ""))
+    # Back to the refused page itself, or to the login form, would only go round in a circle.
+    return None if parts.path in {request.path, resolve_url(settings.LOGIN_URL)} else local
+
+
 def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """The "not allowed" page: why (billing_site.permissions words it), and a way back to where the person was."""
     return render(
         request,
         "403.html",
-        {"reason": str(exception) or "Your account does not have permission for this page."},
+        {
+            "reason": str(exception) or "Your account does not have permission for this page.",
+            "back": _came_from(request),
+        },
         status=403,
     )
 

@@ -69,18 +69,18 @@ class CreditQuerySet(models.QuerySet):
 class CreditBatch(models.Model):
     """One bulk action: the same credit for many customers, created in one transaction."""
 
-    amount = MoneyField()
-    date = models.DateField()
+    amount = MoneyField(verbose_name="amount each")
+    date = models.DateField(verbose_name="payment date")
     reason = models.CharField(max_length=20, choices=Reason.choices)
     note = models.TextField(blank=True)
-    auto_apply = models.BooleanField(default=True)
-    count = models.PositiveIntegerField(help_text="Credits created by the batch")
+    auto_apply = models.BooleanField(default=True, verbose_name="auto-apply")
+    count = models.PositiveIntegerField(verbose_name="customers", help_text="Credits created by the batch")
     total = MoneyField(help_text="Sum of the credits created by the batch")
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_at = models.DateTimeField(null=True, blank=True, verbose_name="undone")
     undone_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -104,7 +104,7 @@ class CreditBatch(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Batch #{self.pk}"
+        return f"Bulk batch #{self.pk}"
 
     def get_absolute_url(self) -> str:
         return reverse("credits:batch_detail", args=[self.pk])
@@ -117,7 +117,7 @@ class CreditBatch(models.Model):
 @pghistory.track(BULK_INSERT_EVENT, pghistory.UpdateEvent(), BULK_DELETE_EVENT, exclude=["remaining", "status"])
 class Credit(models.Model):
     customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="credits")
-    date = models.DateField(default=datetime.date.today, help_text="Payment date")
+    date = models.DateField(default=datetime.date.today, verbose_name="payment date")
     amount = MoneyField()
     assigned = MoneyField(default=ZERO, editable=False)
     remaining = models.GeneratedField(
@@ -135,9 +135,18 @@ class Credit(models.Model):
     reason = models.CharField(max_length=20, choices=Reason.choices, default=Reason.OTHER)
     note = models.TextField(blank=True)
     auto_apply = models.BooleanField(
-        default=True, help_text="Apply the remaining balance automatically to the next invoice"
+        default=True,
+        verbose_name="auto-apply",
+        help_text="Apply the remaining balance automatically to the next invoice",
     )
-    batch = models.ForeignKey(CreditBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="credits")
+    batch = models.ForeignKey(
+        CreditBatch,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="credits",
+        verbose_name="bulk batch",
+    )
     version = models.PositiveIntegerField(
         default=1, editable=False, help_text="Bumped by every modification; guards stale forms"
     )

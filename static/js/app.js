@@ -32,6 +32,29 @@
     }, 0);
   });
 
+  // A field's error answers what was in it when the form was sent: once the person changes the field, the message
+  // (the "..._error" element its aria-describedby names), the wrapper's has-error and aria-invalid go.
+  function clearFieldError(event) {
+    var field = event.target;
+    if (!(field instanceof Element) || field.getAttribute("aria-invalid") !== "true") return;
+    var described = (field.getAttribute("aria-describedby") || "").split(/\s+/).filter(Boolean);
+    var errorIds = described.filter(function (id) { return /_error$/.test(id); });
+    if (field.id && errorIds.indexOf(field.id + "_error") === -1) errorIds.push(field.id + "_error");
+    errorIds.forEach(function (id) {
+      var message;
+      // A field with two messages has two elements with the one id.
+      while ((message = document.getElementById(id)) && message.classList.contains("error")) message.remove();
+    });
+    var kept = described.filter(function (id) { return errorIds.indexOf(id) === -1; });
+    if (kept.length) field.setAttribute("aria-describedby", kept.join(" "));
+    else field.removeAttribute("aria-describedby");
+    field.removeAttribute("aria-invalid");
+    var wrapper = field.closest(".has-error");
+    if (wrapper && !wrapper.querySelector("[aria-invalid='true']")) wrapper.classList.remove("has-error");
+  }
+  document.addEventListener("input", clearFieldError);
+  document.addEventListener("change", clearFieldError);
+
   // The modal: whatever htmx swaps into #modal-body is shown; an "closeModal" event closes it.
   document.addEventListener("htmx:afterSwap", function (event) {
     if (event.detail.target.id === "modal-body") {

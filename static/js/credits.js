@@ -55,6 +55,7 @@
     boxes(form).forEach(function (box) {
       var part = Math.min(pence(box.dataset.outstanding), left);
       box.value = part > 0 ? plain(part) : "";
+      box.dispatchEvent(new Event("change", { bubbles: true })); // a new value: its old error goes (app.js)
       left -= Math.max(part, 0);
     });
     update(form);

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
 
 import pytest
@@ -239,7 +240,9 @@ class TestMatching:
         client.force_login(staff)
         response = client.get(self.url)
         assert response.status_code == 403
-        assert "Can add credit batch" in response.content.decode()
+        assert parse(response).one("p", class_="lead").text == (
+            "Only Managers can add bulk credits. Your role, Billing staff, cannot: ask a manager."
+        )
 
     def test_it_counts_the_customers_matching_the_filter(self, client, manager):
         families(3)
@@ -537,7 +540,25 @@ class TestHistory:
             ("sam.staff", "Invoice created"),
         }
         changed = [row for row in table.rows() if row["Who"] == "maria.manager"]
-        assert [row["Details"] for row in changed] == ["email: cara@example.com → cara.new@example.com"]
+        assert [row["Details"] for row in changed] == ["Email: cara@example.com → cara.new@example.com"]
+
+    def test_it_shows_a_credit_as_its_page_does_with_links(self, client, staff, customer):
+        credit = credit_for(customer, "25.00", reason="cancelled_class", date=datetime.date(2026, 11, 28), by=staff)
+        client.force_login(staff)
+        page = parse(client.get(self.url(customer)))
+        [row] = [row for row in page.one("tbody").find_all("tr") if row.one("strong").text == "Credit added"]
+        what, details = row.find_all("td")[2:]
+        assert what.text == f"Credit added Credit #{credit.pk} created"
+        assert what.one("a")["href"] == credit.get_absolute_url()
+        assert [line.text for line in details.find_all("div")] == [
+            "Customer: Amy Parent",
+            "Payment date: 28 Nov 2026",
+            "Amount: £25.00",
+            "Assigned: £0.00",
+            "Reason: Cancelled class",
+            "Auto-apply: No",
+        ]
+        assert details.one("a", containing="Amy Parent")["href"] == customer.get_absolute_url()
 
     def test_htmx_gets_just_the_tab(self, client, staff, customer):
         client.force_login(staff)
@@ -575,7 +596,9 @@ class TestEdit:
         assert client.get(self.url(customer)).status_code == 403
         response = client.post(self.url(customer), form_data(name="Changed"))
         assert response.status_code == 403
-        assert "Can change customer" in response.content.decode()
+        assert parse(response).one("p", class_="lead").text == (
+            "Only Managers can edit customers’ details. Your role, Billing staff, cannot: ask a manager."
+        )
         customer.refresh_from_db()
         assert customer.name == "Amy Parent"
 

@@ -153,17 +153,19 @@ def test_it_refuses_billing_staff_every_manager_action_and_writes_nothing(staff_
     batch = credits.add_bulk_credits([customer], "5.00")
     before = ledger()
     manager_only = [
-        ("get", reverse("credits:bulk"), {}),
-        ("post", reverse("credits:bulk"), {"customer": customer.pk, **bulk_form()}),
-        ("get", reverse("credits:batch_undo", args=[batch.pk]), {}),
-        ("post", reverse("credits:batch_undo", args=[batch.pk]), {}),
-        ("get", reverse("credits:delete", args=[credit.pk]), {}),
-        ("post", reverse("credits:delete", args=[credit.pk]), {}),
+        ("get", reverse("credits:bulk"), {}, "add bulk credits"),
+        ("post", reverse("credits:bulk"), {"customer": customer.pk, **bulk_form()}, "add bulk credits"),
+        ("get", reverse("credits:batch_undo", args=[batch.pk]), {}, "undo a bulk batch"),
+        ("post", reverse("credits:batch_undo", args=[batch.pk]), {}, "undo a bulk batch"),
+        ("get", reverse("credits:delete", args=[credit.pk]), {}, "delete credits"),
+        ("post", reverse("credits:delete", args=[credit.pk]), {}, "delete credits"),
     ]
-    for method, url, data in manager_only:
+    for method, url, data, doing in manager_only:
         response = getattr(staff_client, method)(url, data)
         assert response.status_code == 403, url
-        assert "your account does not have" in text(response), url
+        assert parse(response).one("p", class_="lead").text == (
+            f"Only Managers can {doing}. Your role, Billing staff, cannot: ask a manager."
+        ), url
     assert ledger() == before
 
 
@@ -1126,6 +1128,19 @@ def test_it_shows_a_credits_history(manager_client, split, staff):
         ("sam.staff", "Credit modified"),
     }
     assert 'aria-current="page">History<' in text(response)
+
+
+def test_the_history_tab_links_the_invoices_and_names_reason_and_auto_apply_as_the_page_does(
+    manager_client, split, staff
+):
+    credit, autumn, spring = split
+    credits.update_credit(credit, reason="goodwill", auto_apply=True, by=staff)
+    rows = parse(manager_client.get(reverse("credits:history", args=[credit.pk]))).one("tbody").find_all("tr")
+    modified = rows[0].find_all("div")
+    assert [line.text for line in modified] == ["Reason: Other → Goodwill", "Auto-apply: No → Yes"]
+    links = {a.text: a["href"] for row in rows for a in row.find_all("a")}
+    assert links[str(autumn)] == autumn.get_absolute_url() and links[str(spring)] == spring.get_absolute_url()
+    assert links[f"Credit #{credit.pk}"] == credit.get_absolute_url()
 
 
 def test_the_reopened_invoice_can_take_the_credit_again(staff_client, split, customer):

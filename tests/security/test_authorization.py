@@ -23,6 +23,7 @@ from credits import services as credits
 from credits.models import Credit, CreditAssignment, CreditBatch
 from customers.models import Customer
 from tests.conftest import PASSWORD, logged_in
+from tests.page import parse
 from tests.security.conftest import assert_unchanged, db_snapshot, page_text
 from tests.security.test_bad_input import bulk_form, credit_form, customer_form, edit_form, invoice_form, payment_form
 
@@ -226,10 +227,15 @@ def _encoded(data: dict) -> str:
     return urlencode(data, doseq=True)
 
 
-def test_a_user_without_any_role_is_refused_with_the_missing_permission_named(world):
+def test_a_user_without_any_role_is_told_who_may_and_whom_to_ask_with_a_way_back(world):
     response = logged_in(world.nobody).get(reverse("credits:list"))
     assert response.status_code == 403
-    assert "This needs the permission “Can view credit”" in page_text(response)
+    page = parse(response)
+    assert page.one("p", class_="lead").text == (
+        "Only Billing staff and Managers can see credits. Your account has no role yet: ask a manager (maria.manager)."
+    )
+    assert page.one("main").find_all("a")[-1].text == "Go to the home page"
+    assert page.one("main").find_all("a")[-1]["href"] == reverse("home")
 
 
 # Objects that do not belong together -------------------------------------------------------------------------------------------
