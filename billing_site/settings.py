@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "pghistory",
     "pghistory.admin",
     "axes",
+    "billing_site.apps.SiteConfig",
     "idempotency",
     "customers",
     "billing",
