@@ -36,6 +36,10 @@ class CustomerColumn(Column):
         )
 
 
+def view_credit(pk: int, credit: Credit) -> SafeString:
+    return cell_html('View credit<span class="visually-hidden"> for {}</span>', credit.customer.name)
+
+
 class CreditTable(Table):
     date = DateColumn(verbose_name="Date", link="credits:detail", order_by=("date", "id"))
     customer = CustomerColumn(verbose_name="Customer")
@@ -50,17 +54,15 @@ class CreditTable(Table):
         order_by=("created_by__username",),
         default="system",
     )
+    # Every row has an obvious way in, not only its date.
+    view = Column(accessor="pk", verbose_name="Credit", orderable=False, link="credits:detail", cell=view_credit)
 
     class Meta(Table.Meta):
         model = Credit
-        fields = ["date", "customer", "amount", "assigned", "remaining", "status", "reason", "created_by"]
+        fields = ["date", "customer", "amount", "assigned", "remaining", "status", "reason", "created_by", "view"]
         order_by = ("-date",)
         empty_text = "No credits match."
         attrs = {"aria-label": "Credits"}
-
-
-def view_credit(pk: int, credit: Credit) -> SafeString:
-    return cell_html('View credit<span class="visually-hidden"> for {}</span>', credit.customer.name)
 
 
 class BatchCreditTable(Table):

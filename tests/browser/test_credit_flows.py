@@ -239,7 +239,8 @@ def test_managers_view_modify_and_delete_a_credit(as_user, manager, staff, live_
     expect(page).to_have_url(re.compile(r"q=Amy&status=part_assigned"))
     screenshot(page, "credits-list")
     assert_accessible(page)
-    row.get_by_role("link", name=re.compile(r"\d+ \w+ \d{4}")).click()
+    # Each row opens its credit from an obvious, named link (not only the date).
+    row.get_by_role("link", name="View credit for Amy Parent").click()
 
     expect(page.get_by_role("heading", name=re.compile("Credit for Amy Parent"))).to_be_visible()
     expect(page.get_by_role("link", name="Details")).to_have_attribute("aria-current", "page")

@@ -693,8 +693,11 @@ def test_it_lists_credits_with_their_figures(staff_client, customer, manager):
             "Status": "Part-assigned",
             "Reason": "Refund",
             "Created by": "maria.manager",  # who added it (Sam is looking: the page's header names him)
+            "Credit": "View credit for Amy Parent",
         }
     ]
+    view = parse(response).one("table").one("a", containing="View credit")
+    assert view["href"] == credit.get_absolute_url()
     for words in [
         '<span class="badge badge-part_assigned">Part-assigned</span>',
         credit.get_absolute_url(),
