@@ -148,11 +148,15 @@ def record_payment(
     *,
     date: datetime.date | str | None = None,
     method: str = PaymentMethod.CARD,
+    overpayment_to_credit: bool = False,
     by=None,
     idempotency_key: str | None = None,
 ) -> Payment:
     """Record money received against an unpaid or part-paid invoice.
 
+    More than the outstanding is refused, unless `overpayment_to_credit`: then the payment settles the invoice
+    and the extra becomes a credit on the customer's account (reason overpayment, auto-apply on), in the same
+    transaction; the payment's `overpayment_credit` names it (None when there was no extra).
     The same idempotency key again with the same invoice, amount, date and method returns the first payment
     (even though the invoice it paid may no longer take one).
     """
@@ -165,6 +169,7 @@ def record_payment(
         amount=amount,
         date=date,
         method=method,
+        **({"overpayment_to_credit": True} if overpayment_to_credit else {}),
     )
     if claim.taken:
         return claim.replay(asked, Payment.objects.select_related("invoice__customer"), "payment")
@@ -173,11 +178,23 @@ def record_payment(
         raise ValidationError(INVOICE_VOID)
     if locked.status == InvoiceStatus.PAID:
         raise ValidationError(INVOICE_PAID)
-    if amount > locked.outstanding:
+    extra = amount - locked.outstanding
+    if extra > 0 and not overpayment_to_credit:
         raise ValidationError(
             {"amount": f"That is more than the {format_money(locked.outstanding)} outstanding on {locked}."}
         )
-    payment = Payment.objects.create(invoice=locked, amount=amount, date=date, method=method, created_by=by)
+    payment = Payment.objects.create(
+        invoice=locked, amount=min(amount, locked.outstanding), date=date, method=method, created_by=by
+    )
+    payment.overpayment_credit = None
+    if extra > 0:
+        payment.overpayment_credit = settlement.current().credit_overpayment(
+            locked.customer_id,
+            extra,
+            date=date,
+            note=f"Overpayment of {locked}: {format_money(amount)} paid, {format_money(locked.outstanding)} outstanding.",
+            by=by,
+        )
     claim.record(payment, asked)
     return payment
 

@@ -14,6 +14,8 @@ import dataclasses
 from collections.abc import Callable
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
+
 from billing_site.money import ZERO
 
 
@@ -27,6 +29,12 @@ class Settlement:
     release: Callable[[int], None]
     # What `apply` would settle from now: the customer's auto-apply credit remaining.
     available: Callable[[int], Decimal]
+    # An overpayment's extra as a credit (reason overpayment, auto-apply on): (customer_id, amount, *, date, note, by).
+    credit_overpayment: Callable[..., object]
+
+
+def _no_credits(customer_id: int, amount: Decimal, **_: object) -> object:
+    raise ValidationError("An overpayment cannot be put on the account as a credit: there are no credits here.")
 
 
 NOTHING = Settlement(
@@ -34,6 +42,7 @@ NOTHING = Settlement(
     apply_to_run=lambda cursor, *, by_id=None: None,
     release=lambda invoice_pk: None,
     available=lambda customer_id: ZERO,
+    credit_overpayment=_no_credits,
 )
 _registered = NOTHING
 

@@ -34,6 +34,8 @@ ACTIONS = {
     "delete_credit": "Credit deleted",
     "apply_available_credit": "Available credit applied",
     "undo_batch": "Bulk batch undone",
+    "refund_credit": "Credit refunded",
+    "reverse_refund": "Refund reversed",
     "create_invoice": "Invoice created",
     "record_payment": "Payment recorded",
     "void_invoice": "Invoice voided",

@@ -1,7 +1,8 @@
 """Credits on customers' accounts, their assignments to invoices, and bulk batches.
 
-`Credit.assigned` is kept by a PostgreSQL trigger from the assignment rows, and `remaining`
-and `status` are generated columns. CHECK constraints and the assignment trigger refuse
+`Credit.assigned` is kept by a PostgreSQL trigger from the assignment rows, `Credit.refunded` from
+its refunds that are not reversed, and `remaining` (amount − assigned − refunded) and `status` are
+generated columns. CHECK constraints and the assignment trigger refuse
 over-assignment, cross-customer assignment and assignment to a void invoice, whatever wrote
 the rows.
 """
@@ -17,6 +18,7 @@ from django.db import models
 from django.db.models import Case, F, Q, Value, When
 from django.urls import reverse
 
+from billing.models import PaymentMethod
 from billing_site.money import MAX_AMOUNT, ZERO, MoneyField
 from billing_site.triggers import (
     BULK_DELETE_EVENT,
@@ -33,6 +35,7 @@ class Reason(models.TextChoices):
     CANCELLED_CLASS = "cancelled_class", "Cancelled class"
     GOODWILL = "goodwill", "Goodwill"
     ADJUSTMENT = "adjustment", "Adjustment"
+    OVERPAYMENT = "overpayment", "Overpayment"
     OTHER = "other", "Other"
 
 
@@ -40,6 +43,8 @@ class CreditStatus(models.TextChoices):
     UNASSIGNED = "unassigned", "Unassigned"
     PART_ASSIGNED = "part_assigned", "Part-assigned"
     FULLY_ASSIGNED = "fully_assigned", "Fully assigned"
+    # Nothing left, and some of it went back to the family: "Fully assigned" would send staff looking for invoices.
+    REFUNDED = "refunded", "Refunded"
 
 
 _CHECK_ASSIGNMENT = """
@@ -120,13 +125,22 @@ class Credit(models.Model):
     date = models.DateField(default=datetime.date.today, verbose_name="payment date")
     amount = MoneyField()
     assigned = MoneyField(default=ZERO, editable=False)
-    remaining = models.GeneratedField(
-        expression=F("amount") - F("assigned"), output_field=MoneyField(), db_persist=True
+    refunded = MoneyField(
+        default=ZERO, db_default=ZERO, editable=False, help_text="Refunded to the family, not counting reversed refunds"
     )
+    remaining = models.GeneratedField(
+        expression=F("amount") - F("assigned") - F("refunded"), output_field=MoneyField(), db_persist=True
+    )
+    # Used up with some of it refunded: Refunded; otherwise judged by what is assigned, as before refunds existed
+    # (a part-refunded credit with nothing assigned is Unassigned: its remaining can still be assigned).
     status = models.GeneratedField(
         expression=Case(
+            When(
+                Q(refunded__gt=0) & Q(amount__lte=F("assigned") + F("refunded")),
+                then=Value(CreditStatus.REFUNDED.value),
+            ),
             When(assigned=0, then=Value(CreditStatus.UNASSIGNED.value)),
-            When(assigned__lt=F("amount"), then=Value(CreditStatus.PART_ASSIGNED.value)),
+            When(amount__gt=F("assigned") + F("refunded"), then=Value(CreditStatus.PART_ASSIGNED.value)),
             default=Value(CreditStatus.FULLY_ASSIGNED.value),
         ),
         output_field=models.CharField(max_length=15, choices=CreditStatus.choices),
@@ -169,13 +183,22 @@ class Credit(models.Model):
                 condition=Q(amount__gt=0) & Q(amount__lte=MAX_AMOUNT), name="credit_amount_in_range"
             ),
             models.CheckConstraint(condition=Q(assigned__gte=0), name="credit_assigned_not_negative"),
-            models.CheckConstraint(condition=Q(assigned__lte=F("amount")), name="credit_not_overassigned"),
+            models.CheckConstraint(condition=Q(refunded__gte=0), name="credit_refunded_not_negative"),
+            # Assigned and refunded together never exceed the amount (the name is older than refunds).
+            models.CheckConstraint(
+                condition=Q(amount__gte=F("assigned") + F("refunded")), name="credit_not_overassigned"
+            ),
         ]
         triggers = [
             *kept_by_db(
                 "credit_assigned_kept_by_db",
                 ("assigned",),
                 "A credit''s assigned figure is kept by the database from its assignments",
+            ),
+            *kept_by_db(
+                "credit_refunded_kept_by_db",
+                ("refunded",),
+                "A credit''s refunded figure is kept by the database from its refunds",
             ),
             # Moving a credit to another customer would leave its assignments joining two customers.
             pgtrigger.Protect(
@@ -231,3 +254,95 @@ class CreditAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.amount} of {self.credit} to {self.invoice}"
+
+
+def _refund_sum(counted: str) -> str:
+    """Add to each credit the change in its refunds that count (are not reversed), from the transition tables."""
+    return f"""
+UPDATE credits_credit AS credit SET refunded = credit.refunded + changed.amount
+FROM (
+    SELECT credit_id AS id, SUM(amount) AS amount FROM ({counted}) AS counted GROUP BY credit_id HAVING SUM(amount) <> 0
+) AS changed
+WHERE credit.id = changed.id;
+RETURN NULL;
+"""
+
+
+# Only one change is allowed: reversing a refund once, with a reason; every other column stays as it was.
+_IS_A_REVERSAL = """
+OLD.reversed_at IS NULL AND NEW.reversed_at IS NOT NULL AND NEW.reversal_reason <> ''
+AND ROW(NEW.id, NEW.credit_id, NEW.amount, NEW.date, NEW.method, NEW.note, NEW.created_by_id, NEW.created_at)
+    IS NOT DISTINCT FROM ROW(OLD.id, OLD.credit_id, OLD.amount, OLD.date, OLD.method, OLD.note, OLD.created_by_id,
+    OLD.created_at)
+"""
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent())
+class Refund(models.Model):
+    """Money from a credit's remaining paid back to the family. Never edited nor deleted: a mistake is reversed
+    (reversed_at, reversed_by, reversal_reason), which keeps both records; a reversed refund stops counting."""
+
+    credit = models.ForeignKey(Credit, on_delete=models.PROTECT, related_name="refunds")
+    amount = MoneyField()
+    date = models.DateField(default=datetime.date.today, verbose_name="refund date")
+    method = models.CharField(max_length=20, choices=PaymentMethod.choices, default=PaymentMethod.CARD)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reversed_at = models.DateTimeField(null=True, blank=True, verbose_name="reversed")
+    reversed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reversal_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-date", "-id"]
+        indexes = [models.Index(fields=["-date", "-id"], name="refund_date")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0) & Q(amount__lte=MAX_AMOUNT), name="refund_amount_in_range"
+            ),
+            models.CheckConstraint(
+                condition=(Q(reversed_at=None) & Q(reversed_by=None) & Q(reversal_reason=""))
+                | (~Q(reversed_at=None) & ~Q(reversal_reason="")),
+                name="refund_reversal_has_a_reason",
+            ),
+        ]
+        triggers = [
+            pgtrigger.Protect(name="refund_is_never_deleted", operation=pgtrigger.Delete),
+            pgtrigger.Protect(
+                name="refund_is_only_reversed",
+                operation=pgtrigger.Update,
+                condition=pgtrigger.Condition(f"NOT ({_IS_A_REVERSAL.strip()})"),
+            ),
+            refuse_truncate_leaving("credits_credit", "refunded", "refunds_truncated_alone"),
+            pgtrigger.Trigger(
+                name="refund_keeps_credit_refunded_insert",
+                level=pgtrigger.Statement,
+                when=pgtrigger.After,
+                operation=pgtrigger.Insert,
+                referencing=pgtrigger.Referencing(new="new_rows"),
+                func=_refund_sum("SELECT credit_id, amount FROM new_rows WHERE reversed_at IS NULL"),
+            ),
+            # A reversal is an UPDATE: the new rows that count, less the old rows that counted (one UPDATE per credit).
+            pgtrigger.Trigger(
+                name="refund_keeps_credit_refunded_update",
+                level=pgtrigger.Statement,
+                when=pgtrigger.After,
+                operation=pgtrigger.Update,
+                referencing=pgtrigger.Referencing(old="old_rows", new="new_rows"),
+                func=_refund_sum(
+                    "SELECT credit_id, amount FROM new_rows WHERE reversed_at IS NULL"
+                    " UNION ALL SELECT credit_id, -amount FROM old_rows WHERE reversed_at IS NULL"
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Refund #{self.pk}"
+
+    @property
+    def is_reversed(self) -> bool:
+        return self.reversed_at is not None

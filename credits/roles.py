@@ -28,6 +28,7 @@ _BILLING_STAFF_PERMISSIONS = (
     "credits.add_creditassignment",
     "credits.delete_creditassignment",
     "credits.view_creditbatch",
+    "credits.view_refund",
 )
 
 # {group name: the permissions ("app_label.codename") it has, and no others}
@@ -40,6 +41,9 @@ GROUPS: dict[str, tuple[str, ...]] = {
         "credits.delete_credit",
         "credits.undo_creditbatch",
         "billing.void_invoice",
+        # Money back out: refund a credit's remaining, and reverse a refund (with a reason).
+        "credits.add_refund",
+        "credits.change_refund",
         # Locked logins: see the logins paused after five wrong passwords, and unlock a colleague's.
         "axes.view_accessattempt",
         "axes.delete_accessattempt",

@@ -14,6 +14,11 @@ Design:
 - `add_credit` and `add_bulk_credits` take `idempotency_key=` like every create (`idempotency.services`):
   the same key with the same parameters returns the first credit or batch; a bulk credit's parameters
   include exactly which customers it chose.
+- Refunds (`refund_credit`) take money out of a credit's remaining; a refund is never edited nor deleted,
+  only reversed once (`reverse_refund`), which keeps both records. The database keeps `Credit.refunded`
+  from the refunds that are not reversed and refuses assigned + refunded above the amount.
+- An overpayment (`billing.record_payment(..., overpayment_to_credit=True)`) puts the extra on the account
+  through `credit_overpayment`, registered with billing.settlement.
 - "The same again?": `find_twin_credit` and `find_twin_batch` find an identical credit or bulk credit
   the same person made moments ago from another copy of the form (a new key), for the form to point out.
 """
@@ -30,7 +35,7 @@ from django.db import connection
 from django.db.models import F, QuerySet, Sum, Value
 from django.utils import timezone
 
-from billing.models import OPEN_STATUSES, Invoice, InvoiceStatus, invoice_status
+from billing.models import OPEN_STATUSES, Invoice, InvoiceStatus, PaymentMethod, invoice_status
 from billing.services import lock_invoice_customer
 from billing.settlement import Settlement
 from billing_site.ledger import check_choice, check_date, ledger_write
@@ -48,7 +53,7 @@ from customers.services import (
 from idempotency import services as idempotency
 from idempotency.services import KEY_TOO_LONG  # noqa: F401 - the message the shell and tests know it by
 
-from .models import Credit, CreditAssignment, CreditBatch, Reason
+from .models import Credit, CreditAssignment, CreditBatch, Reason, Refund
 
 CREDIT_GONE = "This credit has been deleted."
 ASSIGNMENT_GONE = "This assignment has already been removed."
@@ -59,7 +64,12 @@ NOTE_TOO_LONG = "Keep the note under 2,000 characters."
 BATCH_UNDONE_SINCE = (
     "This form already made bulk batch #{pk}, which has since been undone. Reload the page to start a new one."
 )
+REFUND_GONE = "That refund does not exist."
+NOTHING_TO_REFUND = "Nothing is left on this credit to refund: its whole amount is assigned or refunded already."
+NO_REVERSAL_REASON = "Say why this refund is being reversed."
+HAS_REFUNDS = "Money has been refunded from this credit, so it cannot be deleted: its refunds must stay on record."
 ADD_CREDIT = "credits.add_credit"
+REFUND_CREDIT = "credits.refund_credit"
 ADD_BULK_CREDITS = "credits.add_bulk_credits"
 # An identical credit by the same person this recently is most likely the same form sent again.
 TWIN_WINDOW = datetime.timedelta(minutes=10)
@@ -302,10 +312,15 @@ def update_credit(
         raise ValidationError(STALE_CREDIT)
     if amount is not None:
         new_amount = parse_amount(amount)
-        if new_amount < locked.assigned:
+        if new_amount < locked.assigned + locked.refunded:
+            used = (
+                f"{format_money(locked.assigned)} of this credit is already assigned"
+                if not locked.refunded
+                else f"{format_money(locked.assigned)} of this credit is assigned and {format_money(locked.refunded)} refunded"
+            )
             raise ValidationError(
                 {
-                    "amount": f"{format_money(locked.assigned)} of this credit is already assigned; the amount cannot be less than that."
+                    "amount": f"{used}; the amount cannot be less than {'that' if not locked.refunded else format_money(locked.assigned + locked.refunded)}."
                 }
             )
         locked.amount = new_amount
@@ -432,6 +447,8 @@ def delete_credit(credit: Credit, *, by=None) -> list[Invoice]:
     """Delete a credit and its assignments; returns the invoices that were reopened. History keeps the record."""
     lock_customer(_customer_of_credit(credit))
     locked = _lock_credit(credit)
+    if locked.refunds.exists():
+        raise ValidationError(HAS_REFUNDS)
     invoice_ids = list(locked.assignments.values_list("invoice_id", flat=True).distinct())
     locked.assignments.all().delete()
     locked.delete()
@@ -480,12 +497,98 @@ def undo_batch(batch: CreditBatch, *, by=None) -> CreditBatch:
             f"{len(assigned)} of this batch's credits {'is' if len(assigned) == 1 else 'are'} already assigned to invoices. "
             "Remove those assignments first."
         )
+    refunded = Refund.objects.filter(credit__batch=locked).values("credit_id").distinct().count()
+    if refunded:
+        raise ValidationError(
+            f"{refunded} of this batch's credits {'has' if refunded == 1 else 'have'} refunds, so the batch cannot be undone: "
+            "money has left."
+        )
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM credits_credit WHERE batch_id = %s", [locked.pk])
     locked.undone_at = timezone.now()
     locked.undone_by = by
     locked.save(update_fields=["undone_at", "undone_by"])
     return locked
+
+
+@ledger_write("refund_credit")
+def refund_credit(
+    credit: Credit | int,
+    amount: Decimal | int | str,
+    *,
+    date: datetime.date | str | None = None,
+    method: str = PaymentMethod.CARD,
+    note: str = "",
+    by=None,
+    idempotency_key: str | None = None,
+) -> Refund:
+    """Pay part or all of a credit's remaining back to the family; the same idempotency key and parameters again
+    return the first refund."""
+    amount = parse_amount(amount)
+    date = check_date(date)
+    method = check_choice(method, PaymentMethod, field="method")
+    note = _check_note(note)
+    claim = idempotency.claim(REFUND_CREDIT, idempotency_key, by=by)
+    asked = idempotency.fingerprint(
+        credit=credit.pk if isinstance(credit, Credit) else pk_or_none(credit),
+        amount=amount,
+        date=date,
+        method=method,
+        note=note,
+    )
+    if claim.taken:
+        return claim.replay(asked, Refund.objects.select_related("credit__customer"), "refund")
+    lock_customer(_customer_of_credit(credit))
+    locked = _lock_credit(credit)
+    if locked.remaining <= 0:
+        raise ValidationError(NOTHING_TO_REFUND)
+    if amount > locked.remaining:
+        raise ValidationError({"amount": f"This credit has only {format_money(locked.remaining)} left to refund."})
+    refund = Refund.objects.create(credit=locked, amount=amount, date=date, method=method, note=note, created_by=by)
+    claim.record(refund, asked)
+    return refund
+
+
+@ledger_write("reverse_refund")
+def reverse_refund(refund: Refund | int, *, reason: str, by=None) -> Refund:
+    """Put a refund right: it stops counting (the credit's remaining grows back) and both records stay."""
+    reason = "" if reason is None else str(reason).strip()
+    if not reason:
+        raise ValidationError({"reason": NO_REVERSAL_REASON})
+    if len(reason) > 2000:
+        raise ValidationError({"reason": "Keep the reason under 2,000 characters."})
+    pk = refund.pk if isinstance(refund, Refund) else pk_or_none(refund)
+    found = Refund.objects.filter(pk=pk).values_list("credit_id", "credit__customer_id").first()
+    if found is None:
+        raise ValidationError(REFUND_GONE)
+    credit_id, customer_id = found
+    lock_customer(customer_id)
+    _lock_credit(credit_id)
+    locked = Refund.objects.select_for_update(of=("self",)).select_related("reversed_by").get(pk=pk)
+    if locked.is_reversed:
+        who = f" by {locked.reversed_by.get_username()}" if locked.reversed_by else ""
+        raise ValidationError(
+            f"This refund was already reversed{who} on {timezone.localtime(locked.reversed_at):%-d %b %Y at %H:%M}."
+        )
+    locked.reversed_at = timezone.now()
+    locked.reversed_by = by
+    locked.reversal_reason = reason
+    locked.save(update_fields=["reversed_at", "reversed_by", "reversal_reason"])
+    return locked
+
+
+def credit_overpayment(customer_id: int, amount: Decimal, *, date: datetime.date, note: str, by=None) -> Credit:
+    """The part of a payment beyond its invoice's outstanding, as an auto-apply credit (record_payment's caller
+    has locked the customer and holds the transaction)."""
+    return Credit.objects.create(
+        customer_id=customer_id,
+        amount=amount,
+        date=date,
+        reason=Reason.OVERPAYMENT,
+        note=note,
+        auto_apply=True,
+        created_by=by,
+    )
 
 
 def apply_credit_to_run(cursor, *, by_id: int | None) -> None:
@@ -530,5 +633,9 @@ def available_for(customer_id: int) -> Decimal:
 
 # How billing's invoices meet these credits (billing.settlement); registered by CreditsConfig.ready().
 SETTLEMENT = Settlement(
-    apply=apply_available_credit, apply_to_run=apply_credit_to_run, release=release_invoice, available=available_for
+    apply=apply_available_credit,
+    apply_to_run=apply_credit_to_run,
+    release=release_invoice,
+    available=available_for,
+    credit_overpayment=credit_overpayment,
 )

@@ -19,7 +19,8 @@ from credits.roles import ensure_staff_groups
 # (model label, fields summed) for every table a ledger write can touch, history included.
 _TABLES = [
     ("customers.Customer", []),
-    ("credits.Credit", ["amount", "assigned", "version"]),
+    ("credits.Credit", ["amount", "assigned", "refunded", "version"]),
+    ("credits.Refund", ["amount"]),
     ("credits.CreditAssignment", ["amount"]),
     ("credits.CreditBatch", ["total"]),
     ("billing.Invoice", ["total", "paid", "credited"]),
@@ -28,6 +29,7 @@ _TABLES = [
     ("credits.CreditEvent", []),
     ("credits.CreditAssignmentEvent", []),
     ("credits.CreditBatchEvent", []),
+    ("credits.RefundEvent", []),
     ("billing.InvoiceEvent", []),
     ("billing.PaymentEvent", []),
     ("pghistory.Context", []),
@@ -43,6 +45,7 @@ def ledger_fingerprint() -> dict[str, Any]:
         last = {"last": Max(model._meta.pk.name)} if numbered else {}
         result[label] = model.objects.aggregate(rows=Count("*"), **last, **{f: Sum(f) for f in fields})
     result["void invoices"] = apps.get_model("billing.Invoice").objects.filter(voided_at__isnull=False).count()
+    result["reversed refunds"] = apps.get_model("credits.Refund").objects.filter(reversed_at__isnull=False).count()
     result["undone batches"] = apps.get_model("credits.CreditBatch").objects.filter(undone_at__isnull=False).count()
     return result
 

@@ -315,3 +315,111 @@ def test_it_keeps_every_total_equal_to_the_rows_whatever_writes_them(customer, c
     assert figures(invoice) == (Decimal("125.00"), Decimal("50.00"), Decimal("0.00"), Decimal("75.00"), "part_paid")
     assert (credit.assigned, credit.remaining, credit.status) == (Decimal("0.00"), Decimal("50.00"), "unassigned")
     assert list(find_mismatches()) == []
+
+
+# Refunds: the database keeps `refunded` from the refunds that count, refuses more out than the credit has,
+# and lets a refund be changed only by reversing it once.
+
+
+def refund_sql(credit: Credit, amount: str) -> None:
+    sql(
+        "INSERT INTO credits_refund (credit_id, amount, date, method, note, created_at, reversal_reason) "
+        "VALUES (%s, %s, now(), 'card', '', now(), '')",
+        [credit.pk, amount],
+    )
+
+
+def test_raw_sql_refunds_are_summed_into_the_credit_per_statement(customer, credit):
+    sql(
+        "INSERT INTO credits_refund (credit_id, amount, date, method, note, created_at, reversal_reason) "
+        "VALUES (%s, 10, now(), 'card', '', now(), ''), (%s, 15, now(), 'cash', '', now(), '')",
+        [credit.pk, credit.pk],
+    )
+    credit.refresh_from_db()
+    assert (credit.refunded, credit.remaining, credit.status) == (Decimal("25.00"), Decimal("25.00"), "unassigned")
+    assert list(find_mismatches()) == []
+
+
+def test_it_refuses_a_refund_beyond_what_the_credit_has_left(customer, credit):
+    CreditAssignment.objects.create(credit=credit, invoice=invoice_for(customer, "30.00"), amount=Decimal("30.00"))
+    with refused(IntegrityError, "credit_not_overassigned"):
+        refund_sql(credit, "20.01")
+    refund_sql(credit, "20.00")
+    credit.refresh_from_db()
+    assert (credit.assigned, credit.refunded, credit.remaining, credit.status) == (
+        Decimal("30.00"),
+        Decimal("20.00"),
+        Decimal("0.00"),
+        "refunded",
+    )
+    # And no assignment or lower amount can take the refunded money again.
+    with refused(IntegrityError, "credit_not_overassigned"):
+        CreditAssignment.objects.create(credit=credit, invoice=invoice_for(customer, "5.00"), amount=Decimal("0.01"))
+    with refused(IntegrityError, "credit_not_overassigned"):
+        Credit.objects.filter(pk=credit.pk).update(amount=Decimal("49.99"))
+
+
+@pytest.mark.parametrize("amount", ["0", "-5", "1000000.01"])
+def test_it_refuses_a_refund_amount_out_of_range(credit, amount):
+    with refused(IntegrityError, "refund_amount_in_range"):
+        refund_sql(credit, amount)
+
+
+def test_it_refuses_writing_a_credits_refunded_figure_directly(credit):
+    with refused(IntegrityError, "refunded figure is kept by the database"):
+        Credit.objects.filter(pk=credit.pk).update(refunded=Decimal("10.00"))
+    with refused(IntegrityError, "refunded figure is kept by the database"):
+        sql(
+            "INSERT INTO credits_credit (customer_id, date, amount, assigned, refunded, reason, note, auto_apply, version, "
+            "created_at) VALUES (%s, now(), 10, 0, 5, 'other', '', true, 1, now())",
+            [credit.customer_id],
+        )
+
+
+def test_a_refund_is_never_deleted(credit):
+    refund_sql(credit, "10.00")
+    with refused(ProgrammingError, "Cannot delete rows from credits_refund"):
+        sql("DELETE FROM credits_refund")
+    credit.refresh_from_db()
+    assert credit.refunded == Decimal("10.00")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "amount = 5",
+        "credit_id = credit_id",  # even rewriting the same values is not a reversal
+        "note = 'edited'",
+        "method = 'cash'",
+        "date = date - 1",
+        "reversed_at = now(), reversal_reason = 'ok', amount = 5",
+    ],
+)
+def test_a_refund_is_never_edited(credit, change):
+    refund_sql(credit, "10.00")
+    with refused(ProgrammingError, "Cannot update rows from credits_refund"):
+        sql(f"UPDATE credits_refund SET {change}")  # noqa: S608 - fixed test strings
+    credit.refresh_from_db()
+    assert credit.refunded == Decimal("10.00")
+
+
+def test_a_reversal_needs_a_reason_and_happens_once(credit):
+    refund_sql(credit, "10.00")
+    with refused(ProgrammingError, "Cannot update rows from credits_refund"):
+        sql("UPDATE credits_refund SET reversed_at = now()")
+    sql("UPDATE credits_refund SET reversed_at = now(), reversal_reason = 'Bounced'")
+    credit.refresh_from_db()
+    assert (credit.refunded, credit.remaining) == (Decimal("0.00"), Decimal("50.00"))
+    for change in ["reversed_at = NULL, reversal_reason = ''", "reversed_at = now()", "reversal_reason = 'Other'"]:
+        with refused(ProgrammingError, "Cannot update rows from credits_refund"):
+            sql(f"UPDATE credits_refund SET {change}")  # noqa: S608 - fixed test strings
+    credit.refresh_from_db()
+    assert credit.refunded == Decimal("0.00")
+    assert list(find_mismatches()) == []
+
+
+def test_a_credit_with_refunds_cannot_be_deleted_by_raw_sql(credit):
+    refund_sql(credit, "10.00")
+    with refused(IntegrityError, "credits_refund"):
+        sql("DELETE FROM credits_credit WHERE id = %s", [credit.pk])
+        sql("SET CONSTRAINTS ALL IMMEDIATE")

@@ -60,7 +60,7 @@ days_ago = st.integers(0, 20)
 
 # Every credit, invoice, assignment and batch as stored, in one query: (kind, id, then the figures the model predicts).
 EVERYTHING = """
-SELECT 'credit', id, customer_id, NULL::bigint, amount, assigned, remaining, NULL::numeric, status, auto_apply, date, version
+SELECT 'credit', id, customer_id, NULL::bigint, amount, assigned, remaining, refunded, status, auto_apply, date, version
 FROM credits_credit
 UNION ALL
 SELECT 'invoice', id, customer_id, NULL, total, paid, credited, outstanding, status, NULL, NULL, NULL FROM billing_invoice
@@ -68,17 +68,21 @@ UNION ALL
 SELECT 'assignment', id, credit_id, invoice_id, amount, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM credits_creditassignment
 UNION ALL
 SELECT 'batch', id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, undone_at IS NOT NULL, NULL, NULL FROM credits_creditbatch
+UNION ALL
+SELECT 'refund', id, credit_id, NULL, amount, NULL, NULL, NULL, NULL, reversed_at IS NOT NULL, NULL, NULL FROM credits_refund
 """
 
 
 def remaining(credit: dict) -> Decimal:
-    return credit["amount"] - credit["assigned"]
+    return credit["amount"] - credit["assigned"] - credit["refunded"]
 
 
 def credit_status(credit: dict) -> str:
+    if credit["refunded"] > 0 and remaining(credit) == 0:
+        return "refunded"
     if credit["assigned"] == 0:
         return "unassigned"
-    return "part_assigned" if credit["assigned"] < credit["amount"] else "fully_assigned"
+    return "part_assigned" if remaining(credit) > 0 else "fully_assigned"
 
 
 def outstanding(invoice: dict) -> Decimal:
@@ -108,6 +112,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.assignments: dict[int, dict] = {}
         self.handles: dict[int, CreditAssignment] = {}  # every assignment ever made, as a page would hold it
         self.batches: dict[int, dict] = {}
+        self.refunds: dict[int, dict] = {}  # every refund ever made: {"credit", "amount", "reversed"}
 
     def teardown(self) -> None:
         try:
@@ -183,6 +188,20 @@ class LedgerMachine(RuleBasedStateMachine):
         del self.credits[pk]
         self.gone_credits.append(pk)
 
+    def has_refunds(self, credit_pk: int) -> bool:
+        return any(row["credit"] == credit_pk for row in self.refunds.values())
+
+    def new_credit(self, pk: int, customer_id: int, amount: Decimal, auto_apply: bool, date: datetime.date) -> None:
+        self.credits[pk] = {
+            "customer": customer_id,
+            "amount": amount,
+            "assigned": ZERO,
+            "refunded": ZERO,
+            "auto_apply": auto_apply,
+            "date": date,
+            "version": 1,
+        }
+
     def any_credit(self, data: st.DataObject) -> int:
         return data.draw(st.sampled_from(sorted(self.credits) + self.gone_credits), label="credit")
 
@@ -209,14 +228,7 @@ class LedgerMachine(RuleBasedStateMachine):
         credit = credits.add_credit(
             self.customers[customer], given(amount), date=date, reason="refund", auto_apply=auto_apply
         )
-        self.credits[credit.pk] = {
-            "customer": self.customers[customer].pk,
-            "amount": amount,
-            "assigned": ZERO,
-            "auto_apply": auto_apply,
-            "date": date,
-            "version": 1,
-        }
+        self.new_credit(credit.pk, self.customers[customer].pk, amount, auto_apply, date)
 
     @rule(bad=st.sampled_from([1.5, "0", "-1.00", "2.555", "NaN", "1e309", "1000000.01", "٣"]), customer=customer_index)
     def add_a_bad_credit(self, bad, customer):
@@ -244,14 +256,7 @@ class LedgerMachine(RuleBasedStateMachine):
         assert sorted(made) == sorted(ids)
         assert (batch.count, batch.total) == (len(ids), amount * len(ids))
         for customer_id, pk in made.items():
-            self.credits[pk] = {
-                "customer": customer_id,
-                "amount": amount,
-                "assigned": ZERO,
-                "auto_apply": auto_apply,
-                "date": date,
-                "version": 1,
-            }
+            self.new_credit(pk, customer_id, amount, auto_apply, date)
         self.batches[batch.pk] = {"credits": set(made.values()), "undone": False}
 
     @precondition(lambda self: self.credits or self.gone_credits)
@@ -268,13 +273,17 @@ class LedgerMachine(RuleBasedStateMachine):
         current = credit["version"] if credit else 1
         given_version = {"current": current, "stale": current - 1, None: None}[version]
         date = None if ago is None else self.today - datetime.timedelta(days=ago)
-        ok = credit is not None and version != "stale" and (amount is None or amount >= credit["assigned"])
+        ok = (
+            credit is not None
+            and version != "stale"
+            and (amount is None or amount >= credit["assigned"] + credit["refunded"])
+        )
         ok, _ = self.attempt(
             ok,
             lambda: credits.update_credit(
                 Credit(pk=pk), amount=amount, auto_apply=auto_apply, date=date, version=given_version
             ),
-            "deleted, stale, or below what is assigned",
+            "deleted, stale, or below what is assigned and refunded",
         )
         if ok:
             credit["version"] += 1
@@ -287,7 +296,11 @@ class LedgerMachine(RuleBasedStateMachine):
     def delete_credit(self, data):
         pk = self.any_credit(data)
         had = sorted({row["invoice"] for row in self.assignments.values() if row["credit"] == pk})
-        ok, reopened = self.attempt(pk in self.credits, lambda: credits.delete_credit(Credit(pk=pk)), "already deleted")
+        ok, reopened = self.attempt(
+            pk in self.credits and not self.has_refunds(pk),
+            lambda: credits.delete_credit(Credit(pk=pk)),
+            "already deleted, or has refunds",
+        )
         if ok:
             assert [invoice.pk for invoice in reopened] == had
             self.remove_credit(pk)
@@ -345,14 +358,42 @@ class LedgerMachine(RuleBasedStateMachine):
         pk = data.draw(st.sampled_from(sorted(self.batches)), label="batch")
         batch = self.batches[pk]
         live = [c for c in sorted(batch["credits"]) if c in self.credits]
-        ok = not batch["undone"] and all(self.credits[c]["assigned"] == 0 for c in live)
+        ok = not batch["undone"] and all(self.credits[c]["assigned"] == 0 and not self.has_refunds(c) for c in live)
         ok, _ = self.attempt(
-            ok, lambda: credits.undo_batch(CreditBatch(pk=pk)), "undone already, or a credit is assigned"
+            ok, lambda: credits.undo_batch(CreditBatch(pk=pk)), "undone already, or a credit is assigned or refunded"
         )
         if ok:
             for credit in live:
                 self.remove_credit(credit)
             batch["undone"] = True
+
+    @precondition(lambda self: self.credits or self.gone_credits)
+    @rule(data=st.data(), amount=amounts, given=as_given)
+    def refund_credit(self, data, amount, given):
+        pk = self.any_credit(data)
+        credit = self.credits.get(pk)
+        if credit and remaining(credit) > 0 and data.draw(st.booleans(), label="at most what is left"):
+            amount = min(amount, remaining(credit))
+        ok = credit is not None and amount <= remaining(credit)
+        ok, refund = self.attempt(
+            ok, lambda: credits.refund_credit(Credit(pk=pk), given(amount), method="cash"), "deleted or too much"
+        )
+        if ok:
+            assert refund.amount == amount
+            credit["refunded"] += amount
+            self.refunds[refund.pk] = {"credit": pk, "amount": amount, "reversed": False}
+
+    @precondition(lambda self: self.refunds)
+    @rule(data=st.data())
+    def reverse_refund(self, data):
+        pk = data.draw(st.sampled_from(sorted(self.refunds)), label="refund")
+        refund = self.refunds[pk]
+        ok, _ = self.attempt(
+            not refund["reversed"], lambda: credits.reverse_refund(pk, reason="A mistake"), "reversed already"
+        )
+        if ok:
+            refund["reversed"] = True
+            self.credits[refund["credit"]]["refunded"] -= refund["amount"]
 
     # Invoices
 
@@ -383,18 +424,27 @@ class LedgerMachine(RuleBasedStateMachine):
             self.book_auto_applied(pk, plan)
 
     @precondition(lambda self: self.invoices)
-    @rule(data=st.data(), amount=amounts, given=as_given)
-    def record_payment(self, data, amount, given):
+    @rule(data=st.data(), amount=amounts, given=as_given, to_credit=st.booleans())
+    def record_payment(self, data, amount, given, to_credit):
         pk = self.any_invoice(data)
         invoice = self.invoices[pk]
         if outstanding(invoice) > 0 and data.draw(st.booleans(), label="at most what is owed"):
             amount = min(amount, outstanding(invoice))
-        ok = invoice_status(invoice) in {"unpaid", "part_paid"} and amount <= outstanding(invoice)
-        ok, _ = self.attempt(
-            ok, lambda: billing.record_payment(Invoice(pk=pk), given(amount), method="cash"), "void, paid or over-paid"
+        owed = outstanding(invoice)
+        ok = invoice_status(invoice) in {"unpaid", "part_paid"} and (amount <= owed or to_credit)
+        ok, payment = self.attempt(
+            ok,
+            lambda: billing.record_payment(
+                Invoice(pk=pk), given(amount), method="cash", overpayment_to_credit=to_credit
+            ),
+            "void, paid or over-paid",
         )
         if ok:
-            invoice["paid"] += amount
+            invoice["paid"] += min(amount, owed)
+            extra = payment.overpayment_credit
+            assert (extra.amount if extra else ZERO) == max(amount - owed, ZERO)
+            if extra:
+                self.new_credit(extra.pk, invoice["customer"], extra.amount, True, self.today)
 
     @precondition(lambda self: self.invoices)
     @rule(data=st.data())
@@ -413,7 +463,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @invariant()
     def the_database_equals_the_model(self):
-        stored: dict[str, dict[int, tuple]] = {"credit": {}, "invoice": {}, "assignment": {}, "batch": {}}
+        stored: dict[str, dict[int, tuple]] = {"credit": {}, "invoice": {}, "assignment": {}, "batch": {}, "refund": {}}
         with connection.cursor() as cursor:
             cursor.execute(EVERYTHING)  # one round trip per step keeps 200 examples quick
             for kind, pk, *row in cursor.fetchall():
@@ -425,7 +475,7 @@ class LedgerMachine(RuleBasedStateMachine):
                 c["amount"],
                 c["assigned"],
                 remaining(c),
-                None,
+                c["refunded"],
                 credit_status(c),
                 c["auto_apply"],
                 c["date"],
@@ -454,6 +504,10 @@ class LedgerMachine(RuleBasedStateMachine):
         }
         assert stored["batch"] == {
             pk: (None, None, None, None, None, None, None, b["undone"], None, None) for pk, b in self.batches.items()
+        }
+        assert stored["refund"] == {
+            pk: (r["credit"], None, r["amount"], None, None, None, None, r["reversed"], None, None)
+            for pk, r in self.refunds.items()
         }
 
 

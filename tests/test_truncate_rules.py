@@ -15,6 +15,7 @@ def settled_invoice(transactional_db, customer):
     credit = credits.add_credit(customer, "50.00", auto_apply=False)
     credits.assign_credit(credit, {invoice: "20.00"})
     billing.record_payment(invoice, "40.00")
+    credits.refund_credit(credit, "10.00")
     return invoice
 
 
@@ -24,6 +25,7 @@ def settled_invoice(transactional_db, customer):
         ("billing_payment", "billing_invoice.paid"),
         ("billing_invoiceline", "billing_invoice.total"),
         ("credits_creditassignment", "credits_credit.assigned"),
+        ("credits_refund", "credits_credit.refunded"),
     ],
 )
 def test_it_refuses_to_truncate_child_rows_alone(settled_invoice, table, message):

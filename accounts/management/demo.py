@@ -230,6 +230,7 @@ class DemoStudio:
         self.add_manual_credits(families)
         self.show_some_history()
         self.add_goodwill_batch()
+        self.add_refunds_and_an_overpayment()
 
     # --- customers -------------------------------------------------------------------------------
 
@@ -411,6 +412,25 @@ class DemoStudio:
             note=f"{BATCH_CLASS}: pool closed for maintenance, sorry!",
             by=self.manager,
         )
+
+    def add_refunds_and_an_overpayment(self) -> None:
+        """Money back out: a family leaving is refunded its kept credit, a refund put right by reversing it,
+        and a parent who paid more than the invoice, the extra kept as a credit."""
+        kept = list(Credit.objects.filter(auto_apply=False, assigned=0, batch=None).order_by("id")[:2])
+        if kept:
+            credits.refund_credit(
+                kept[0], kept[0].remaining, method="bank_transfer", note="Leaving at the end of term.", by=self.manager
+            )
+        if len(kept) > 1:
+            mistake = credits.refund_credit(
+                kept[1], "5.00", method="cash", note="Refund to the wrong family.", by=self.manager
+            )
+            credits.reverse_refund(mistake, reason="Paid to the wrong family; the cash came back.", by=self.manager)
+        invoice = Invoice.objects.open().order_by("id").first()
+        if invoice:
+            billing.record_payment(
+                invoice, invoice.outstanding + 20, method="bank_transfer", overpayment_to_credit=True, by=self.staff
+            )
 
 
 def summary() -> str:

@@ -147,7 +147,12 @@ class TestDemo:
 
     def test_it_makes_credits_with_every_reason_and_assignment_state(self, demo):
         assert set(Credit.objects.values_list("reason", flat=True)) == set(Reason.values)
-        assert set(Credit.objects.values_list("status", flat=True)) == {"unassigned", "part_assigned", "fully_assigned"}
+        assert set(Credit.objects.values_list("status", flat=True)) == {
+            "unassigned",
+            "part_assigned",
+            "fully_assigned",
+            "refunded",
+        }
         assert Credit.objects.filter(auto_apply=False).exists()
         split = CreditAssignment.objects.values("credit").annotate(n=Count("id")).filter(n__gt=1)
         assert split.exists(), "no credit is split across invoices"

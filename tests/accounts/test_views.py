@@ -555,6 +555,7 @@ class TestHistory:
             "Payment date: 28 Nov 2026",
             "Amount: £25.00",
             "Assigned: £0.00",
+            "Refunded: £0.00",
             "Reason: Cancelled class",
             "Auto-apply: No",
         ]

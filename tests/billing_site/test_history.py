@@ -41,6 +41,7 @@ def test_a_credit_reads_as_its_page_shows_it(staff, customer):
         "Payment date": "28 Nov 2026",
         "Amount": "£25.00",
         "Assigned": "£0.00",
+        "Refunded": "£0.00",
         "Reason": "Cancelled class",
         "Note": "Pool closed",
         "Auto-apply": "Yes",

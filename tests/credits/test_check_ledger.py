@@ -174,3 +174,23 @@ def test_it_exits_with_status_0_on_a_clean_ledger(ledger, monkeypatch, capsys):
     monkeypatch.setattr("django.core.management.base.connections.close_all", lambda: None)
     ManagementUtility(["manage.py", "check_ledger"]).execute()  # no SystemExit: status 0
     assert "Ledger OK: 4 invoices, 4 credits checked" in capsys.readouterr().out
+
+
+def test_it_finds_a_refund_written_without_its_triggers(ledger):
+    credit = ledger["credit"]
+    with guards_off():
+        sql(
+            "INSERT INTO credits_refund (credit_id, amount, date, method, note, created_at, reversal_reason) "
+            "VALUES (%s, 5, now(), 'card', '', now(), '')",
+            [credit.pk],
+        )
+    out = failing_check_ledger()
+    assert f"Credit #{credit.pk}: refunded is 0.00 but the rows say 5.00" in out
+    assert "remaining is 0.00 but the rows say -5.00" in out
+    assert "its assignments (250.00) and refunds (5.00) exceed its amount (250.00)" in out
+
+
+def test_a_reversed_refund_counts_for_nothing(ledger):
+    refund = credits.refund_credit(ledger["auto"], "5.00")
+    credits.reverse_refund(refund, reason="Mistake")
+    assert "Ledger OK" in check_ledger()

@@ -16,7 +16,11 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 # Every data migration that shapes the staff groups, in order: a change to roles.GROUPS comes with a new one.
-GROUP_MIGRATIONS = [("credits", "0004_staff_groups"), ("credits", "0011_managers_unlock_logins")]
+GROUP_MIGRATIONS = [
+    ("credits", "0004_staff_groups"),
+    ("credits", "0011_managers_unlock_logins"),
+    ("credits", "0014_refund_permissions"),
+]
 
 
 def groups_in_the_database() -> dict[str, list[str]]:

@@ -46,23 +46,29 @@ ORDER BY number
 
 CREDIT_MISMATCHES = """
 WITH expected AS (
-    SELECT c.id, c.amount, c.assigned, c.remaining, c.status, COALESCE(a.assigned, 0.00) AS e_assigned
+    SELECT c.id, c.amount, c.assigned, c.refunded, c.remaining, c.status,
+           COALESCE(a.assigned, 0.00) AS e_assigned, COALESCE(r.refunded, 0.00) AS e_refunded
     FROM credits_credit c
     LEFT JOIN (SELECT credit_id, SUM(amount) AS assigned FROM credits_creditassignment GROUP BY credit_id) a
         ON a.credit_id = c.id
+    LEFT JOIN (
+        SELECT credit_id, SUM(amount) AS refunded FROM credits_refund WHERE reversed_at IS NULL GROUP BY credit_id
+    ) r ON r.credit_id = c.id
 ), judged AS (
     SELECT *,
-        amount - e_assigned AS e_remaining,
+        amount - e_assigned - e_refunded AS e_remaining,
         CASE
+            WHEN e_refunded > 0 AND e_assigned + e_refunded >= amount THEN 'refunded'
             WHEN e_assigned = 0 THEN 'unassigned'
-            WHEN e_assigned < amount THEN 'part_assigned'
+            WHEN e_assigned + e_refunded < amount THEN 'part_assigned'
             ELSE 'fully_assigned'
         END AS e_status
     FROM expected
 )
-SELECT id, amount, assigned, e_assigned, remaining, e_remaining, status, e_status
+SELECT id, amount, assigned, e_assigned, refunded, e_refunded, remaining, e_remaining, status, e_status
 FROM judged
-WHERE assigned <> e_assigned OR remaining <> e_remaining OR status <> e_status OR e_assigned > amount
+WHERE assigned <> e_assigned OR refunded <> e_refunded OR remaining <> e_remaining OR status <> e_status
+   OR e_assigned + e_refunded > amount
 ORDER BY id
 """
 
@@ -128,12 +134,20 @@ def find_mismatches() -> Iterator[str]:
         if void and e_paid + e_credited > 0:
             detail = ", ".join(filter(None, [detail, "it is void but still has payments or credits"]))
         yield f"Invoice INV-{number:06d}: {detail}"
-    for pk, amount, assigned, e_assigned, remaining, e_remaining, status, e_status in _rows(CREDIT_MISMATCHES):
+    for pk, amount, assigned, e_assigned, refunded, e_refunded, remaining, e_remaining, status, e_status in _rows(
+        CREDIT_MISMATCHES
+    ):
         detail = _differences(
-            {"assigned": (assigned, e_assigned), "remaining": (remaining, e_remaining), "status": (status, e_status)}
+            {
+                "assigned": (assigned, e_assigned),
+                "refunded": (refunded, e_refunded),
+                "remaining": (remaining, e_remaining),
+                "status": (status, e_status),
+            }
         )
-        if e_assigned > amount:
-            detail = ", ".join(filter(None, [detail, f"its assignments ({e_assigned}) exceed its amount ({amount})"]))
+        if e_assigned + e_refunded > amount:
+            used = f"its assignments ({e_assigned})" + (f" and refunds ({e_refunded})" if e_refunded else "")
+            detail = ", ".join(filter(None, [detail, f"{used} exceed its amount ({amount})"]))
         yield f"Credit #{pk}: {detail}"
     for pk, credit_id, invoice_id, no_credit, no_invoice, credit_customer, invoice_customer in _rows(
         ASSIGNMENT_MISMATCHES
@@ -156,7 +170,7 @@ def _count(table: str) -> int:
 
 
 class Command(BaseCommand):
-    help = "Recompute every stored invoice and credit figure from the rows; exit 1 if any disagrees."
+    help = "Recompute every stored invoice and credit figure (refunds too) from the rows; exit 1 if any disagrees."
 
     def handle(self, *args, **options) -> None:
         outermost = not connection.in_atomic_block
