@@ -125,3 +125,5 @@ class PaymentForm(KeyedForm):
     amount = AmountField()
     date = date_field("Payment date")
     method = forms.ChoiceField(choices=PaymentMethod.choices, initial=PaymentMethod.CARD)
+    # Offered (with the extra in its label) once an amount above the outstanding has been refused.
+    overpayment_to_credit = forms.BooleanField(required=False, label="Put the extra on the account as a credit")

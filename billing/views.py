@@ -7,6 +7,8 @@ request a view renders only its partial (django-template-partials).
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.forms import Form
@@ -19,7 +21,7 @@ from django_tables2.paginators import LazyPaginator
 from billing import services as billing
 from billing_site.history import history
 from billing_site.ledger import today
-from billing_site.money import ZERO, format_money
+from billing_site.money import ZERO, format_money, parse_amount
 from billing_site.permissions import permission_required
 from billing_site.web import add_service_errors, picker, pk_or_none, see_other, wants_partial
 from customers.models import Customer
@@ -258,22 +260,34 @@ def invoice_search(request: HttpRequest) -> HttpResponse:
     return render(request, "billing/_invoice_choices.html", context)
 
 
-def _record_payment(request: HttpRequest, form: PaymentForm, invoice: Invoice) -> bool:
+def _record_payment(request: HttpRequest, form: PaymentForm, invoice: Invoice) -> Payment | None:
     """billing.services.record_payment (the same form again records nothing new); a refusal becomes form errors."""
     data = form.cleaned_data
     try:
-        billing.record_payment(
+        return billing.record_payment(
             invoice,
             data["amount"],
             date=data["date"],
             method=data["method"],
+            overpayment_to_credit=data["overpayment_to_credit"],
             idempotency_key=data["idempotency_key"],
             by=request.user,
         )
     except ValidationError as error:
         add_service_errors(form, error)
-        return False
-    return True
+        return None
+
+
+def _extra(form: PaymentForm, invoice: Invoice | None) -> Decimal | None:
+    """How much the typed amount is above the invoice's outstanding (an open invoice), for the overpayment offer."""
+    try:  # the service's refusal took the amount out of cleaned_data: read what was typed again
+        amount = parse_amount(form.data.get("amount", ""))
+    except ValidationError:
+        return None
+    if invoice is None or not invoice.is_open:
+        return None
+    invoice.refresh_from_db(fields=["total", "paid", "credited", "outstanding", "status"])
+    return amount - invoice.outstanding if amount > invoice.outstanding else None
 
 
 @require_http_methods(["GET", "POST"])
@@ -288,20 +302,26 @@ def payment_add(request: HttpRequest) -> HttpResponse:
             form = PaymentForm(request.POST)
             if form.is_valid():
                 invoice = fixed or form.cleaned_data["invoice"]
-                if _record_payment(request, form, invoice):
-                    amount = format_money(form.cleaned_data["amount"])
-                    messages.success(request, f"Payment of {amount} recorded on {invoice} for {invoice.customer.name}.")
+                if payment := _record_payment(request, form, invoice):
+                    amount = format_money(payment.amount)
+                    said = f"Payment of {amount} recorded on {invoice} for {invoice.customer.name}."
+                    if getattr(payment, "overpayment_credit", None):
+                        said += f" The extra {format_money(payment.overpayment_credit.amount)} put on the account as a credit."
+                    messages.success(request, said)
                     return see_other(request, invoice.get_absolute_url())
             status = 422
         selected = fixed or _invoice_or_none(form["invoice"].value())
+        extra = _extra(form, selected) if status == 422 else None
     else:
         initial = {"date": today()}
         if fixed:
             initial.update(invoice=fixed.pk, amount=fixed.outstanding if fixed.outstanding > 0 else "")
         form = PaymentForm(initial=initial)
         selected = fixed
+        extra = None
     context = {
         "form": form,
+        "extra": extra,
         "fixed_invoice": fixed,
         "fixed_status_label": _status_label(fixed.status) if fixed else "",
         **picker(request.POST.get("invoice_q"), selected, None if fixed else _invoice_choices),

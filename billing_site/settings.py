@@ -133,6 +133,9 @@ PERMISSION_WORDS = {
     "credits.view_creditbatch": "see bulk batches",
     "credits.add_creditbatch": "add bulk credits",
     "credits.undo_creditbatch": "undo a bulk batch",
+    "credits.view_refund": "see refunds",
+    "credits.add_refund": "refund credit to families",
+    "credits.change_refund": "reverse refunds",
     "axes.delete_accessattempt": "unlock a colleague’s login",
 }
 # The group whose members the page names to ask, and what one of them is called.

@@ -14,7 +14,7 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from billing.filters import CustomerListFilter
-from billing.models import Invoice
+from billing.models import Invoice, PaymentMethod
 from billing_site.forms import AmountField, DateInput
 from customers.models import Customer
 from customers.services import NO_CUSTOMERS
@@ -217,3 +217,40 @@ def read_selection(data: QueryDict, *, required: bool) -> Selection:
         # The customer list shows active customers, so "all matching" means the same ones it counted.
         return Selection(filterset=CustomerListFilter(data, queryset=Customer.objects.active()))
     return Selection(ids=[], error=NO_CUSTOMERS)
+
+
+class RefundForm(KeyedForm):
+    """Refund part or all of a credit's remaining; the service checks it against what is left when it is sent."""
+
+    amount = AmountField(label="Amount to refund", help_text="At most what is left on the credit")
+    date = forms.DateField(
+        label="Refund date",
+        initial=timezone.localdate,
+        widget=DateInput(),
+        error_messages={"required": "Enter the refund date.", "invalid": "Enter a date like 2026-01-31."},
+    )
+    method = forms.ChoiceField(
+        label="Method",
+        choices=PaymentMethod.choices,
+        initial=PaymentMethod.BANK_TRANSFER,
+        error_messages={"invalid_choice": "Choose a method from the list."},
+    )
+    note = forms.CharField(
+        label="Note",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"max_length": "Keep the note under 2,000 characters."},
+    )
+
+
+class ReverseRefundForm(forms.Form):
+    reason = forms.CharField(
+        label="Why is this refund being reversed?",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={
+            "required": "Say why this refund is being reversed.",
+            "max_length": "Keep the reason under 2,000 characters.",
+        },
+    )

@@ -7,12 +7,12 @@ from collections.abc import Callable
 from django.urls import NoReverseMatch
 from django.utils.safestring import SafeString
 
-from billing.models import Invoice, InvoiceStatus
+from billing.models import Invoice, InvoiceStatus, PaymentMethod
 from billing_site.tables import NUM, ChoiceColumn, Column, DateColumn, MoneyColumn, StatusColumn, Table, cell_html
 from customers.models import Customer
 
 from .forms import AssignForm
-from .models import Credit, CreditStatus, Reason
+from .models import Credit, CreditStatus, Reason, Refund
 
 
 def url_of(obj: object) -> str | None:
@@ -45,6 +45,7 @@ class CreditTable(Table):
     customer = CustomerColumn(verbose_name="Customer")
     amount = MoneyColumn(verbose_name="Amount")
     assigned = MoneyColumn(verbose_name="Assigned")
+    refunded = MoneyColumn(verbose_name="Refunded")
     remaining = MoneyColumn(verbose_name="Remaining")
     status = StatusColumn(CreditStatus, verbose_name="Status")
     reason = ChoiceColumn(Reason, verbose_name="Reason")
@@ -59,7 +60,18 @@ class CreditTable(Table):
 
     class Meta(Table.Meta):
         model = Credit
-        fields = ["date", "customer", "amount", "assigned", "remaining", "status", "reason", "created_by", "view"]
+        fields = [
+            "date",
+            "customer",
+            "amount",
+            "assigned",
+            "refunded",
+            "remaining",
+            "status",
+            "reason",
+            "created_by",
+            "view",
+        ]
         order_by = ("-date",)
         empty_text = "No credits match."
         attrs = {"aria-label": "Credits"}
@@ -130,3 +142,39 @@ class AssignTable(Table):
         amount = AmountColumn(form, verbose_name="Amount to assign")
         super().__init__(form.invoices, extra_columns=[("amount", amount)])
         self.caption = f"Open invoices of {customer.name}, oldest first"
+
+
+def refund_state(reversed_at, refund: Refund) -> str:
+    return "Reversed" if reversed_at else "Refunded"
+
+
+class RefundTable(Table):
+    """Billing › Payments › Refunds: the money paid back out, to reconcile the day."""
+
+    date = DateColumn(verbose_name="Date", order_by=("date", "id"))
+    customer = Column(
+        verbose_name="Customer",
+        accessor="credit__customer__name",
+        link=("customers:detail", "credit__customer_id"),
+        order_by=("credit__customer__name",),
+    )
+    amount = MoneyColumn(verbose_name="Amount")
+    method = ChoiceColumn(PaymentMethod, verbose_name="Method")
+    state = Column(verbose_name="State", accessor="reversed_at", default="Refunded", cell=refund_state)
+    created_by = Column(
+        verbose_name="By", accessor="created_by__username", order_by=("created_by__username",), default="system"
+    )
+    credit = Column(
+        accessor="credit_id",
+        verbose_name="Credit",
+        orderable=False,
+        link=("credits:assignments", "credit_id"),
+        cell=lambda pk, refund: cell_html('View credit<span class="visually-hidden"> of {}</span>', refund.credit),
+    )
+
+    class Meta(Table.Meta):
+        model = Refund
+        fields = ["date", "customer", "amount", "method", "state", "created_by", "credit"]
+        order_by = ("-date",)
+        empty_text = "No refunds."
+        attrs = {"aria-label": "Refunds"}

@@ -18,4 +18,7 @@ urlpatterns = [
     path("credits/<int:pk>/assignments/add/", views.credit_assign, name="assign"),
     path("credits/<int:pk>/assignments/<int:assignment_pk>/remove/", views.credit_unassign, name="unassign"),
     path("credits/<int:pk>/history/", views.credit_history, name="history"),
+    path("credits/<int:pk>/refund/", views.credit_refund, name="refund"),
+    path("credits/<int:pk>/refunds/<int:refund_pk>/reverse/", views.refund_reverse, name="refund_reverse"),
+    path("refunds/", views.refund_list, name="refund_list"),
 ]

@@ -7,6 +7,7 @@ service's ValidationError into errors next to the fields (status 422, nothing wr
 from __future__ import annotations
 
 import csv
+import datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -44,12 +45,14 @@ from .forms import (
     AssignForm,
     BulkCreditForm,
     CreditFilter,
+    RefundForm,
+    ReverseRefundForm,
     Selection,
     UpdateCreditForm,
     read_selection,
 )
-from .models import Credit, CreditAssignment, CreditBatch, CreditStatus, Reason
-from .tables import AssignTable, BatchCreditTable, CreditTable, url_of
+from .models import Credit, CreditAssignment, CreditBatch, CreditStatus, Reason, Refund
+from .tables import AssignTable, BatchCreditTable, CreditTable, RefundTable, url_of
 
 PAGE = {"paginator_class": LazyPaginator, "per_page": 25}
 PREVIEW = 5
@@ -354,12 +357,13 @@ def _cell(value: object) -> object:
     return value
 
 
-EXPORT_COLUMNS = ["Date", "Customer", "Amount", "Assigned", "Remaining", "Status", "Reason", "Created by"]
+EXPORT_COLUMNS = ["Date", "Customer", "Amount", "Assigned", "Refunded", "Remaining", "Status", "Reason", "Created by"]
 EXPORT_SORTS = {
     "date": ("date", "id"),
     "customer": ("customer__name", "customer_id"),
     "amount": ("amount",),
     "assigned": ("assigned",),
+    "refunded": ("refunded",),
     "remaining": ("remaining",),
     "status": ("status",),
     "reason": ("reason",),
@@ -378,7 +382,15 @@ def credit_export(request: HttpRequest) -> HttpResponse:
     rows = (
         credits.order_by(*order, "-id")
         .values_list(
-            "date", "customer__name", "amount", "assigned", "remaining", "status", "reason", "created_by__username"
+            "date",
+            "customer__name",
+            "amount",
+            "assigned",
+            "refunded",
+            "remaining",
+            "status",
+            "reason",
+            "created_by__username",
         )
         .iterator(chunk_size=2000)
     )
@@ -387,13 +399,14 @@ def credit_export(request: HttpRequest) -> HttpResponse:
 
     def lines():
         yield writer.writerow(EXPORT_COLUMNS)
-        for date, name, amount, assigned, remaining, status, reason, username in rows:
+        for date, name, amount, assigned, refunded, remaining, status, reason, username in rows:
             yield writer.writerow(
                 [
                     date.isoformat(),
                     _cell(name),
                     amount,
                     assigned,
+                    refunded,
                     remaining,
                     statuses[status],
                     reasons[reason],
@@ -487,7 +500,9 @@ def credit_assignments(request: HttpRequest, pk: int) -> HttpResponse:
     credit = _credit(pk)
     assignments = credit.assignments.select_related("invoice", "created_by").order_by("created_at", "id")
     rows = [(assignment, url_of(assignment.invoice)) for assignment in assignments]
-    return render(request, "credits/assignments.html", {**_tab_context(request, credit, "assignments"), "rows": rows})
+    refunds = credit.refunds.select_related("created_by", "reversed_by").order_by("created_at", "id")
+    context = {**_tab_context(request, credit, "assignments"), "rows": rows, "refunds": refunds}
+    return render(request, "credits/assignments.html", context)
 
 
 def _to_assign(credit: Credit, form: AssignForm) -> Decimal:
@@ -576,3 +591,87 @@ def credit_history(request: HttpRequest, pk: int) -> HttpResponse:
         "credits/history.html",
         {**_tab_context(request, credit, "history"), "rows": history(credit, include_related=True)},
     )
+
+
+# Refunds ---------------------------------------------------------------------------------------
+
+
+@vary_on_headers("HX-Request")
+@require_http_methods(["GET", "POST"])
+@permission_required("credits.add_refund")
+def credit_refund(request: HttpRequest, pk: int) -> HttpResponse:
+    """Refund part or all of the credit's remaining to the family (managers)."""
+    credit = _credit(pk)
+    status = 200
+    if request.method == "POST":
+        form = RefundForm(request.POST)
+        if form.is_valid():
+            fields = form.cleaned_data
+            try:
+                refund = services.refund_credit(
+                    credit,
+                    fields["amount"],
+                    date=fields["date"],
+                    method=fields["method"],
+                    note=fields["note"],
+                    by=request.user,
+                    idempotency_key=fields["idempotency_key"],
+                )
+            except ValidationError as error:
+                add_service_errors(form, error)
+            else:
+                messages.success(
+                    request,
+                    f"Refunded {format_money(refund.amount)} to {credit.customer.name} "
+                    f"({refund.get_method_display().lower()}).",
+                )
+                return see_other(request, reverse("credits:assignments", args=[credit.pk]))
+        status = 422
+    else:
+        form = RefundForm(initial={"amount": credit.remaining if credit.remaining > 0 else ""})
+    context = {**_tab_context(request, credit, "assignments"), "form": form}
+    return render(request, _partial(request, "credits/refund.html", "form"), context, status=status)
+
+
+@vary_on_headers("HX-Request")
+@require_http_methods(["GET", "POST"])
+@permission_required("credits.change_refund")
+def refund_reverse(request: HttpRequest, pk: int, refund_pk: int) -> HttpResponse:
+    """Reverse a refund, with a reason: it stops counting and both records stay (managers)."""
+    credit = _credit(pk)
+    refund = get_object_or_404(Refund.objects.select_related("created_by"), pk=refund_pk, credit=credit)
+    status = 200
+    if request.method == "POST":
+        form = ReverseRefundForm(request.POST)
+        if form.is_valid():
+            try:
+                services.reverse_refund(refund, reason=form.cleaned_data["reason"], by=request.user)
+            except ValidationError as error:
+                add_service_errors(form, error)
+            else:
+                messages.success(
+                    request, f"Reversed the {format_money(refund.amount)} refund: it is back on the credit."
+                )
+                return see_other(request, reverse("credits:assignments", args=[credit.pk]))
+        status = 422
+    else:
+        form = ReverseRefundForm()
+    context = {**_tab_context(request, credit, "assignments"), "form": form, "refund": refund}
+    return render(request, _partial(request, "credits/refund_reverse.html", "form"), context, status=status)
+
+
+@vary_on_headers("HX-Request")
+@require_GET
+@permission_required("credits.view_refund")
+def refund_list(request: HttpRequest) -> HttpResponse:
+    """Billing › Payments › Refunds: the money paid out, newest first, to reconcile the day's money out."""
+    refunds = Refund.objects.select_related("credit__customer", "created_by", "reversed_by").order_by("-date", "-id")
+    day = request.GET.get("date") or ""
+    if day:
+        try:
+            refunds = refunds.filter(date=datetime.date.fromisoformat(day))
+        except ValueError:
+            day = ""
+    table = _table(request, RefundTable(refunds))
+    context = {"table": table, "day": day}
+    return render(request, _partial(request, "credits/refund_list.html", "table"), context)

@@ -111,7 +111,7 @@ def test_a_credit_row_without_a_creator_says_system_and_escapes_the_name():
         f'<tr class="even"><td><a hx-boost="false" href="/billing/credits/{credit.pk}/">'
         f"{date_format(credit.date, 'j M Y')}</a></td>"
         f'<td><a hx-boost="false" href="/customers/{customer.pk}/">Eve &lt;script&gt;alert(1)&lt;/script&gt;</a></td>'
-        '<td class="num">£12.50</td><td class="num">£0.00</td><td class="num">£12.50</td>'
+        '<td class="num">£12.50</td><td class="num">£0.00</td><td class="num">£0.00</td><td class="num">£12.50</td>'
         '<td><span class="badge badge-unassigned">Unassigned</span></td><td>Refund</td><td>system</td>'
         f'<td><a hx-boost="false" href="/billing/credits/{credit.pk}/">View credit'
         '<span class="visually-hidden"> for Eve &lt;script&gt;alert(1)&lt;/script&gt;</span></a></td></tr>'

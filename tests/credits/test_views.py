@@ -689,6 +689,7 @@ def test_it_lists_credits_with_their_figures(staff_client, customer, manager):
             "Customer": "Amy Parent",
             "Amount": "£250.00",
             "Assigned": "£100.00",
+            "Refunded": "£0.00",
             "Remaining": "£150.00",
             "Status": "Part-assigned",
             "Reason": "Refund",
@@ -769,14 +770,35 @@ def test_it_exports_the_filtered_credits_as_csv(staff_client, customer, staff):
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"].startswith('attachment; filename="credits-')
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
-    assert rows[0] == ["Date", "Customer", "Amount", "Assigned", "Remaining", "Status", "Reason", "Created by"]
+    assert rows[0] == [
+        "Date",
+        "Customer",
+        "Amount",
+        "Assigned",
+        "Refunded",
+        "Remaining",
+        "Status",
+        "Reason",
+        "Created by",
+    ]
     assert rows[1:] == [
-        [timezone.localdate().isoformat(), "'=HYPERLINK(evil)", "9.99", "0.00", "9.99", "Unassigned", "Other", ""],
+        [
+            timezone.localdate().isoformat(),
+            "'=HYPERLINK(evil)",
+            "9.99",
+            "0.00",
+            "0.00",
+            "9.99",
+            "Unassigned",
+            "Other",
+            "",
+        ],
         [
             timezone.localdate().isoformat(),
             "Amy Parent",
             "250.00",
             "100.00",
+            "0.00",
             "150.00",
             "Part-assigned",
             "Cancelled class",
@@ -946,7 +968,7 @@ def test_it_lists_a_credits_assignments(manager_client, split):
     credit, autumn, spring = split
     response = manager_client.get(reverse("credits:assignments", args=[credit.pk]))
     page = text(response)
-    rows = parse(response).one("table").rows()
+    rows = parse(response).one("table", id="assignments-table").rows()
     assert sorted((row["Invoice"], row["Amount"], row["Who"]) for row in rows) == [
         (str(autumn), "£100.00", "sam.staff"),  # who assigned it (Maria is looking: the page's header names her)
         (str(spring), "£150.00", "sam.staff"),

@@ -111,6 +111,11 @@ def build_world() -> types.SimpleNamespace:
     w.batch = credits.add_bulk_credits([w.amy, w.ben], "10.00", reason="goodwill", auto_apply=False)
     w.batch_amy = w.batch.credits.get(customer=w.amy)
     w.batch_ben = w.batch.credits.get(customer=w.ben)
+    # A credit with £40.00 left after one refund, and one already reversed: for Refund and Reverse.
+    w.refunded_credit = credit_for(w.amy, "60.00", note="Leaving at end of term")
+    w.refund = credits.refund_credit(w.refunded_credit, "20.00", method="cash")
+    w.reversed_refund = credits.refund_credit(w.refunded_credit, "1.00")
+    credits.reverse_refund(w.reversed_refund, reason="Typed the wrong amount")
     # A login locked after five wrong passwords, for Locked logins' Unlock.
     w.locked = AccessAttempt.objects.create(
         username="locked.out", ip_address="127.0.0.1", user_agent="test", failures_since_start=5,

@@ -25,7 +25,15 @@ from customers.models import Customer
 from tests.conftest import PASSWORD, logged_in
 from tests.page import parse
 from tests.security.conftest import assert_unchanged, db_snapshot, page_text
-from tests.security.test_bad_input import bulk_form, credit_form, customer_form, edit_form, invoice_form, payment_form
+from tests.security.test_bad_input import (
+    bulk_form,
+    credit_form,
+    customer_form,
+    edit_form,
+    invoice_form,
+    payment_form,
+    refund_form,
+)
 
 # Left out on purpose: the Django admin (superusers only, Django's own checks), and the auth views a
 # visitor must reach before logging in (log in, log out). There is no password reset (no email yet).
@@ -82,6 +90,9 @@ RULES: dict[str, Rule] = {
     "credits:assign": Rule(("GET", "POST"), STAFF),
     "credits:unassign": Rule(("GET", "POST"), STAFF),
     "credits:history": Rule(("GET",), STAFF),
+    "credits:refund": Rule(("GET", "POST"), MANAGERS),
+    "credits:refund_reverse": Rule(("GET", "POST"), MANAGERS),
+    "credits:refund_list": Rule(("GET",), STAFF),
 }
 
 
@@ -106,6 +117,10 @@ def url_for(name: str, w) -> str:
     """The URL, for the world's objects."""
     if name == "credits:unassign":
         return reverse(name, args=[w.credit.pk, w.assignment.pk])
+    if name == "credits:refund":
+        return reverse(name, args=[w.refunded_credit.pk])
+    if name == "credits:refund_reverse":
+        return reverse(name, args=[w.refunded_credit.pk, w.refund.pk])
     if name.startswith("credits:batch_"):
         return reverse(name, args=[w.batch.pk])
     if name.startswith("customers:") and name not in {"customers:list", "customers:add", "customers:matching"}:
@@ -150,6 +165,8 @@ def valid_post(name: str, w) -> dict:
         "credits:delete": lambda: {},
         "credits:assign": lambda: {f"invoice-{w.open2.pk}": "5.00"},
         "credits:unassign": lambda: {},
+        "credits:refund": lambda: refund_form(),
+        "credits:refund_reverse": lambda: {"reason": "Refunded the wrong family"},
         "locked_logins": lambda: {"attempt": w.locked.pk},
     }[name]()
 

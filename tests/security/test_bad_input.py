@@ -121,6 +121,30 @@ def payment_form(on, /, **changes) -> dict:
     return data
 
 
+def refund_form(**changes) -> dict:
+    data = {
+        "amount": "5.00",
+        "date": TODAY.isoformat(),
+        "method": "bank_transfer",
+        "note": "",
+        "idempotency_key": uuid.uuid4().hex,
+    }
+    data.update(changes)
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def refund_url(w) -> str:
+    return reverse("credits:refund", args=[w.refunded_credit.pk])
+
+
+def reverse_url(w) -> str:
+    return reverse("credits:refund_reverse", args=[w.refunded_credit.pk, w.refund.pk])
+
+
+def colleague_refunds_the_rest(w) -> None:
+    credits.refund_credit(w.refunded_credit, "40.00")
+
+
 def customer_form(**changes) -> dict:
     data = {
         "name": "Cara New",
@@ -553,6 +577,47 @@ HTTP_CASES: dict[str, Post] = {
         422,
         "Enter the customer's name.",
     ),
+    # Refund (managers): the credit has £40.00 left.
+    **{
+        f"refund-amount-{name}": Post("manager", refund_url, lambda w, v=value: refund_form(amount=v), 422, message)
+        for name, value, message in BAD_AMOUNTS
+    },
+    "refund-above-remaining": Post(
+        "manager", refund_url, lambda w: refund_form(amount="40.01"), 422, "This credit has only £40.00 left to refund."
+    ),
+    "refund-stale-after-a-colleagues-refund": Post(
+        "manager",
+        refund_url,
+        lambda w: refund_form(amount="40.00"),
+        422,
+        "Nothing is left on this credit to refund",
+        first=colleague_refunds_the_rest,
+    ),
+    "refund-bad-method": Post(
+        "manager", refund_url, lambda w: refund_form(method="bitcoin"), 422, "Choose a method from the list."
+    ),
+    "refund-date-far-ahead": Post("manager", refund_url, lambda w: refund_form(date=FAR_AHEAD), 422, AHEAD),
+    "refund-deleted-credit": Post(
+        "manager", lambda w: reverse("credits:refund", args=[w.gone.pk]), lambda w: refund_form(), 404, NOT_FOUND
+    ),
+    "refund-by-staff": Post("staff", refund_url, lambda w: refund_form(), 403, "You can’t do that"),
+    "reverse-without-reason": Post(
+        "manager", reverse_url, lambda w: {"reason": "  "}, 422, "Say why this refund is being reversed."
+    ),
+    "reverse-twice": Post(
+        "manager",
+        lambda w: reverse("credits:refund_reverse", args=[w.refunded_credit.pk, w.reversed_refund.pk]),
+        lambda w: {"reason": "Again"},
+        422,
+        "This refund was already reversed",
+    ),
+    "reverse-another-customers-refund": Post(
+        "manager",
+        lambda w: reverse("credits:refund_reverse", args=[w.credit.pk, w.refund.pk]),
+        lambda w: {"reason": "Through another credit's page"},
+        404,
+        NOT_FOUND,
+    ),
     "customer-edit-missing": Post(
         "manager", lambda w: reverse("customers:edit", args=[NO_SUCH_ID]), lambda w: customer_form(), 404, NOT_FOUND
     ),
@@ -711,6 +776,26 @@ SERVICE_CASES: dict[str, Call] = {
         lambda w: billing.record_payment(w.open, "5.00", method="bitcoin"), "Choose one of: card"
     ),
     "record_payment-non-ascii": Call(lambda w: billing.record_payment(w.open, "٥"), money.NOT_A_NUMBER),
+    "refund_credit-float": Call(lambda w: credits.refund_credit(w.refunded_credit, 10.5), money.NO_FLOATS),
+    "refund_credit-zero": Call(lambda w: credits.refund_credit(w.refunded_credit, "0.00"), money.NOT_POSITIVE),
+    "refund_credit-three-places": Call(
+        lambda w: credits.refund_credit(w.refunded_credit, "1.001"), money.TOO_MANY_PLACES
+    ),
+    "refund_credit-above-remaining": Call(
+        lambda w: credits.refund_credit(w.refunded_credit, "40.01"), "This credit has only £40.00 left to refund."
+    ),
+    "refund_credit-deleted": Call(lambda w: credits.refund_credit(w.gone, "1.00"), credits.CREDIT_GONE),
+    "refund_credit-bad-method": Call(
+        lambda w: credits.refund_credit(w.refunded_credit, "1.00", method="bitcoin"), "Choose one of: card"
+    ),
+    "reverse_refund-twice": Call(
+        lambda w: credits.reverse_refund(w.reversed_refund, reason="Again"), "This refund was already reversed"
+    ),
+    "reverse_refund-no-reason": Call(lambda w: credits.reverse_refund(w.refund, reason=""), credits.NO_REVERSAL_REASON),
+    "delete_credit-with-a-refund": Call(lambda w: credits.delete_credit(w.refunded_credit), credits.HAS_REFUNDS),
+    "record_payment-over-with-the-offer-on-a-paid-invoice": Call(
+        lambda w: billing.record_payment(w.paid, "5.00", overpayment_to_credit=True), billing.INVOICE_PAID
+    ),
     "void_invoice-paid": Call(lambda w: billing.void_invoice(w.paid), "cannot be voided"),
     "void_invoice-twice": Call(lambda w: billing.void_invoice(w.void), "This invoice is already void."),
     "void_invoice-missing": Call(lambda w: billing.void_invoice(Invoice(pk=NO_SUCH_ID)), billing.INVOICE_GONE),
