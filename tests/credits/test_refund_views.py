@@ -268,3 +268,20 @@ def test_record_payment_offers_to_put_the_extra_on_the_account(staff_client, cus
     staff_client.post(url, {**form, "overpayment_to_credit": "on"})
     assert (invoice.payments.count(), Credit.objects.count()) == (1, 1)
     billing.record_payment  # noqa: B018 - the service the page calls
+
+
+@pytest.mark.django_db
+def test_the_refund_pages_query_count_does_not_grow_with_rows(page_queries, manager_client, customer, manager):
+    def refunded_credit(n: int) -> Credit:
+        credit = credit_for(customer, "1000.00")
+        for _ in range(n):
+            refund = credits.refund_credit(credit, "1.00", by=manager)
+        credits.reverse_refund(refund, reason="Mistake", by=manager)
+        return credit
+
+    small = refunded_credit(3)
+    few = page_queries(manager_client, reverse("credits:assignments", args=[small.pk]))
+    listing = page_queries(manager_client, reverse("credits:refund_list"))
+    large = refunded_credit(20)
+    page_queries(manager_client, reverse("credits:assignments", args=[large.pk]), exactly=few)
+    page_queries(manager_client, reverse("credits:refund_list"), exactly=listing)
