@@ -175,3 +175,23 @@ def test_it_reads_the_rows_it_names_once_per_kind_however_many_events(
     busy(10)
     with django_assert_num_queries(len(few)):
         assert len(history(amy, include_related=True)) > 50
+
+
+def test_a_refund_and_its_reversal_read_in_words_with_who_and_why(manager, customer):
+    credit = credits.add_credit(customer, "100.00", auto_apply=False, by=manager)
+    refund = credits.refund_credit(credit, "40.00", method="bank_transfer", note="Leaving at end of term", by=manager)
+    credits.reverse_refund(refund, reason="The bank returned the transfer", by=manager)
+    rows = history(credit, include_related=True)
+    by_action = {(row.action, row.subject if isinstance(row.subject, str) else str(row.subject)): row for row in rows}
+    assert {row.who for row in rows} == {manager.get_username()}
+    made = by_action[("Credit refunded", "Refund")]
+    assert made.happened == "created"
+    assert {c.label: str(c.new) for c in made.changes}.items() >= {
+        "Amount": "£40.00",
+        "Method": "Bank transfer",
+        "Note": "Leaving at end of term",
+    }.items()
+    reversed_ = by_action[("Refund reversed", "Refund")]
+    assert {c.label: str(c.new) for c in reversed_.changes}["Reversal reason"] == "The bank returned the transfer"
+    figures = by_action[("Refund reversed", f"Credit #{credit.pk}")]
+    assert [(c.label, str(c.old), str(c.new)) for c in figures.changes] == [("Refunded", "£40.00", "£0.00")]
