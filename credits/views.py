@@ -13,7 +13,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
 from django.http import (
     Http404,
     HttpRequest,
@@ -673,5 +673,6 @@ def refund_list(request: HttpRequest) -> HttpResponse:
         except ValueError:
             day = ""
     table = _table(request, RefundTable(refunds))
-    context = {"table": table, "day": day}
+    out = refunds.filter(reversed_at=None).aggregate(total=Sum("amount"))["total"] or ZERO
+    context = {"table": table, "day": day, "out": out}
     return render(request, _partial(request, "credits/refund_list.html", "table"), context)

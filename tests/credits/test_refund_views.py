@@ -215,6 +215,7 @@ def test_billing_refunds_lists_the_money_out_by_day(staff_client, credit):
     page = parse(staff_client.get(reverse("credits:refund_list")))
     rows = [[td.text.strip() for td in tr.find_all("td")] for tr in page.one("table").find_all("tr")[1:]]
     assert [row[2:5] for row in rows] == [["£5.00", "Card", "Reversed"], ["£15.00", "Cash", "Refunded"]]
+    assert "Money out: £15.00" in page.one("p", class_="refunds-total").text
     other_day = staff_client.get(reverse("credits:refund_list"), {"date": "2020-01-01"})
     assert "No refunds." in text(other_day)
     assert refund.date.isoformat() in text(staff_client.get(reverse("credits:refund_list"), {"date": refund.date}))
