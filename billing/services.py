@@ -156,7 +156,7 @@ def record_payment(
 
     More than the outstanding is refused, unless `overpayment_to_credit`: then the payment settles the invoice
     and the extra becomes a credit on the customer's account (reason overpayment, auto-apply on), in the same
-    transaction; the payment's `overpayment_credit` names it (None when there was no extra).
+    transaction; the payment's `overpayment_credit` names it (None when there was no extra, and on a replay).
     The same idempotency key again with the same invoice, amount, date and method returns the first payment
     (even though the invoice it paid may no longer take one).
     """
@@ -172,7 +172,9 @@ def record_payment(
         **({"overpayment_to_credit": True} if overpayment_to_credit else {}),
     )
     if claim.taken:
-        return claim.replay(asked, Payment.objects.select_related("invoice__customer"), "payment")
+        payment = claim.replay(asked, Payment.objects.select_related("invoice__customer"), "payment")
+        payment.overpayment_credit = None  # the first submit made it (its note names the invoice); none is made now
+        return payment
     locked = _lock_invoice(invoice)
     if locked.status == InvoiceStatus.VOID:
         raise ValidationError(INVOICE_VOID)

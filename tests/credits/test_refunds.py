@@ -216,9 +216,8 @@ def test_an_overpayment_settles_the_invoice_and_puts_the_extra_on_the_account(cu
     )
     assert credit.note == f"Overpayment of {invoice}: £150.00 paid, £100.00 outstanding."
     # The same form again records nothing more.
-    assert billing.record_payment(invoice, "150.00", overpayment_to_credit=True, by=staff, idempotency_key="p-1") == (
-        payment
-    )
+    again = billing.record_payment(invoice, "150.00", overpayment_to_credit=True, by=staff, idempotency_key="p-1")
+    assert (again, again.overpayment_credit) == (payment, None)
     assert (Payment.objects.count(), Credit.objects.count()) == (1, 1)
     # The next invoice takes the credit.
     assert invoice_for(customer, "20.00").credited == D("20.00")
