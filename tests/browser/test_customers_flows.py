@@ -158,6 +158,27 @@ def test_managers_select_all_matching_for_group_actions(as_user, manager, live_s
     expect(page.get_by_text("27 customers match")).to_be_visible()
 
 
+def test_select_all_matching_the_whole_list_chooses_all_customers_on_purpose(
+    as_user, manager, live_server, screenshot, assert_accessible
+):
+    for n in range(27):
+        CustomerFactory(name=f"Family {n:02d}")
+    page = as_user(manager)
+    open_view_all(page)
+    page.get_by_label("Select all on this page").check()
+    page.get_by_role("button", name="Select all 27 matching").click()
+    expect(page.get_by_text("All 27 matching customers are selected.")).to_be_visible()
+    page.get_by_text("Group Actions").click()
+    page.get_by_role("button", name="Create Credit").click()
+    page.wait_for_url(re.compile(r"/billing/credits/bulk/\?"))
+    params = parse_qs(urlparse(page.url).query, keep_blank_values=True)
+    assert params == {"all_matching": ["1"], "q": [""], "tag": [""], "outstanding": [""], "everyone": ["1"]}
+    expect(page.get_by_label("All customers")).to_be_checked()
+    expect(page.get_by_text("27 customers match")).to_be_visible()
+    screenshot(page, "customers-all-matching-everyone")
+    assert_accessible(page)
+
+
 def test_staff_do_not_get_group_actions(as_user, staff, live_server):
     CustomerFactory(name="Amy Parent")
     page = as_user(staff)
