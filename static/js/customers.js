@@ -177,12 +177,7 @@
   // A refreshed table (search, sort, page) comes without ticks: put them back before anyone sees it.
   document.addEventListener("htmx:afterSwap", sync);
   document.addEventListener("htmx:afterSettle", sync);
-  // Back from the bulk screen: the page comes from the back/forward cache with its button disabled.
-  window.addEventListener("pageshow", function () {
-    var form = groupForm();
-    if (form) form.querySelectorAll("button").forEach(function (button) { button.disabled = false; });
-    sync();
-  });
+  window.addEventListener("pageshow", sync); // forms.js gives Create Credit back after Back from the bulk screen
 
   // Ticks the browser kept (a reload) count as chosen.
   rowBoxes().forEach(function (box) { if (box.checked) chosen.add(box.value); });
