@@ -161,6 +161,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         "can_group": can_group,
         "filter_params": params,
         "filter_query": urlencode(params),
+        "everyone": not filterset.narrows,
     }
     if wants_partial(request):
         return render(request, "customers/list.html#table", context)
@@ -175,7 +176,12 @@ def customer_matching(request: HttpRequest) -> HttpResponse:
     """How many customers the current search and filters match: counted only when someone asks."""
     filterset = CustomerListFilter(request.GET, queryset=Customer.objects.active())
     params = _filter_params(filterset)
-    context = {"count": filterset.qs.count(), "filter_params": params, "filter_query": urlencode(params)}
+    context = {
+        "count": filterset.qs.count(),
+        "filter_params": params,
+        "filter_query": urlencode(params),
+        "everyone": not filterset.narrows,
+    }
     template = "customers/matching.html#matching" if wants_partial(request) else "customers/matching.html"
     return render(request, template, context)
 

@@ -256,14 +256,21 @@ def measure_invoice_run(fx: Fixtures, count: int, repeat: int) -> Row:
 
 def measure_bulk_post(client, fx: Fixtures, count: int, repeat: int) -> Row:
     """Group Actions › Create Credit for "all matching" a tag: the real view, its form and its service."""
+    from django.http import QueryDict
+
     from billing_site.ledger import today
+    from billing_site.money import parse_amount
+    from credits.forms import read_selection
+
+    choice = QueryDict(mutable=True)
+    choice.update({"all_matching": "1", "q": "", "tag": fx.tags[count], "outstanding": ""})
+    # Above 50 customers Create asks once more; the form sent is the one that says "Yes, credit N customers".
+    confirmed = read_selection(choice, required=True).confirmation(count, parse_amount(f"{AMOUNT}"))
 
     def post():
         data = {
-            "all_matching": "1",
-            "q": "",
-            "tag": fx.tags[count],
-            "outstanding": "",
+            **choice.dict(),
+            "confirmed": confirmed,
             "amount": f"{AMOUNT}",
             "date": today().isoformat(),
             "reason": "goodwill",

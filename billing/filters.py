@@ -70,6 +70,13 @@ class CustomerListFilter(CustomerFilter):
 
     outstanding = django_filters.BooleanFilter(method="filter_outstanding", label="Has outstanding balance")
 
+    @property
+    def narrows(self) -> bool:
+        """A search, a class tag or "has outstanding balance" was given: without one the filter lets everyone through."""
+        self.form.is_valid()
+        given = getattr(self.form, "cleaned_data", {})
+        return bool(str(given.get("q") or "").strip() or given.get("tag") or given.get("outstanding") is not None)
+
     def filter_outstanding(self, queryset, name, value):
         if value is None:
             return queryset

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import re
 from decimal import Decimal
 
@@ -26,6 +27,11 @@ AUTO_APPLY_LABEL = "Apply the remaining balance automatically to the next invoic
 CHOOSE_CUSTOMER = "Choose a customer."
 AGAIN_LABEL = "Yes, add another identical credit"
 MAX_BULK_IDS = 1000
+EVERYONE_LABEL = "All customers"
+NOBODY_CHOSEN = (
+    "Choose who gets the credit: search, choose a class tag, tick “Has outstanding balance”, or tick “All customers”."
+)
+CONFIRM_ABOVE = 50  # a bulk credit for more customers than this is confirmed once more, with the count and the total
 INVOICE_KEY = re.compile(r"^invoice-([0-9]{1,18})$", re.ASCII)
 
 
@@ -78,6 +84,8 @@ class BulkCreditForm(NewCreditForm):
     """The credit every chosen customer gets; the choice itself is read by `read_selection`."""
 
     expected_count = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
+    # Sent by "Yes, credit N customers" (never a hidden field): what the person said yes to, `Selection.confirmation`.
+    confirmed = forms.CharField(widget=forms.HiddenInput, required=False, max_length=100)
 
 
 class UpdateCreditForm(CreditFieldsForm):
@@ -176,10 +184,15 @@ class CreditFilter(django_filters.FilterSet):
 
 @dataclasses.dataclass
 class Selection:
-    """Who a bulk credit is for: ticked customer ids (at most 1,000), or everyone matching the customer list's filter."""
+    """Who a bulk credit is for: ticked customer ids (at most 1,000), or everyone matching the customer list's filter.
+
+    A filter chooses nobody until it is given (a search, a class tag, "has outstanding balance") or `everyone` says
+    "All customers" on purpose: an empty filter must never mean every customer by default.
+    """
 
     ids: list[int] | None = None
     filterset: CustomerListFilter | None = None
+    everyone: bool = False
     error: str | None = None
 
     @property
@@ -187,7 +200,14 @@ class Selection:
         return self.filterset is not None
 
     @property
+    def nobody(self) -> bool:
+        """A filter that nobody has chosen yet."""
+        return self.filterset is not None and not self.everyone and not self.filterset.narrows
+
+    @property
     def queryset(self) -> QuerySet[Customer]:
+        if self.nobody:
+            return Customer.objects.none()
         if self.filterset is not None:
             return self.filterset.qs
         return Customer.objects.filter(pk__in=self.ids or [])
@@ -195,7 +215,7 @@ class Selection:
     @property
     def for_service(self) -> QuerySet[Customer] | list[int]:
         """Ids stay a list so that the service can say when some of them no longer exist."""
-        return self.filterset.qs if self.filterset is not None else list(self.ids or [])
+        return self.queryset if self.filterset is not None else list(self.ids or [])
 
     @property
     def filters(self) -> dict[str, str]:
@@ -203,9 +223,18 @@ class Selection:
         data = self.filterset.data if self.filterset is not None else {}
         return {name: data.get(name, "") for name in ("q", "tag", "outstanding")}
 
+    def confirmation(self, count: int, amount: Decimal) -> str:
+        """What "Yes, credit N customers" says yes to: the count, the amount and exactly this choice.
+
+        Any change (another filter or tick, another amount, customers added meanwhile) makes another one, so the
+        question is asked again."""
+        choice = repr(sorted(self.ids or [])) if self.filterset is None else repr((self.filters, self.everyone))
+        digest = hashlib.sha256(choice.encode()).hexdigest()[:16]
+        return f"{count}:{amount}:{digest}"
+
 
 def read_selection(data: QueryDict, *, required: bool) -> Selection:
-    """`customer=<id>` repeated, or `all_matching=1` with the list's `q` / `tag` / `outstanding`."""
+    """`customer=<id>` repeated, or `all_matching=1` with the list's `q` / `tag` / `outstanding`, or `everyone=1`."""
     raw_ids = data.getlist("customer")
     if raw_ids:
         if len(raw_ids) > MAX_BULK_IDS:
@@ -215,7 +244,9 @@ def read_selection(data: QueryDict, *, required: bool) -> Selection:
         return Selection(ids=sorted({int(value) for value in raw_ids}))
     if data.get("all_matching") == "1" or not required:
         # The customer list shows active customers, so "all matching" means the same ones it counted.
-        return Selection(filterset=CustomerListFilter(data, queryset=Customer.objects.active()))
+        return Selection(
+            filterset=CustomerListFilter(data, queryset=Customer.objects.active()), everyone=data.get("everyone") == "1"
+        )
     return Selection(ids=[], error=NO_CUSTOMERS)
 
 

@@ -41,6 +41,8 @@ from customers.services import customer_choices, customer_or_none
 from . import services
 from .forms import (
     AGAIN_LABEL,
+    CONFIRM_ABOVE,
+    NOBODY_CHOSEN,
     AddCreditForm,
     AssignForm,
     BulkCreditForm,
@@ -204,7 +206,7 @@ def _quiet_amount(value: str) -> Decimal | None:
 
 
 def _selection_context(selection: Selection, amount_text: str) -> dict:
-    if selection.error:
+    if selection.error or selection.nobody:
         return {"selection": selection, "count": 0, "preview": [], "more": 0, "amount": None, "total": None}
     queryset = selection.queryset
     count = queryset.count()
@@ -224,69 +226,95 @@ def _selection_context(selection: Selection, amount_text: str) -> dict:
 @require_http_methods(["GET", "POST"])
 @permission_required("credits.add_creditbatch")
 def credit_bulk(request: HttpRequest) -> HttpResponse:
-    """The same credit for many customers: ticked ids, or all matching the customer list's filter."""
+    """The same credit for many customers: ticked ids, or all matching the customer list's filter (given on purpose).
+
+    Above CONFIRM_ABOVE customers, Create asks once more with the count and the total and writes nothing until
+    "Yes, credit N customers" comes back saying yes to exactly that (`Selection.confirmation`)."""
     data = request.POST if request.method == "POST" else request.GET
     selection = read_selection(data, required=request.method == "POST")
-    status, twin = 200, None
+    status, twin, question = 200, None, None
     if request.method == "POST":
         form = BulkCreditForm(request.POST)
-        if selection.error:
-            form.add_error(None, selection.error)
+        if selection.error or selection.nobody:
+            form.add_error(None, selection.error or NOBODY_CHOSEN)
         if form.is_valid():
-            fields = form.cleaned_data
-            count = selection.queryset.count()
-            if not fields["again"]:
-                twin = services.find_twin_batch(
-                    selection.for_service,
-                    fields["amount"],
-                    date=fields["date"],
-                    reason=fields["reason"],
-                    note=fields["note"],
-                    by=request.user,
-                    idempotency_key=fields["idempotency_key"],
+            batch, twin, question = _create_batch(request, form, selection)
+            if batch is not None:
+                messages.success(
+                    request,
+                    f"{batch.count:,} credits of {format_money(batch.amount)} added "
+                    f"({format_money(batch.total)} in total).",
                 )
-            if fields["expected_count"] is not None and fields["expected_count"] != count:
-                form.add_error(
-                    None,
-                    f"The choice now matches {count:,} customers, not {fields['expected_count']:,}. "
-                    "Check the summary, then press Create again.",
-                )
-            elif twin is not None:
-                form.add_error(
-                    None,
-                    f"You made the same bulk credit (bulk batch #{twin.pk}: {twin.count:,} × "
-                    f"{format_money(twin.amount)}) at {timezone.localtime(twin.created_at):%H:%M}. "
-                    f"To make it again, tick “{AGAIN_LABEL}” and press Create again.",
-                )
-            else:
-                try:
-                    batch = services.add_bulk_credits(
-                        selection.for_service,
-                        fields["amount"],
-                        date=fields["date"],
-                        reason=fields["reason"],
-                        note=fields["note"],
-                        auto_apply=fields["auto_apply"],
-                        idempotency_key=fields["idempotency_key"],
-                        by=request.user,
-                    )
-                except ValidationError as error:
-                    add_service_errors(form, error)
-                else:
-                    messages.success(
-                        request,
-                        f"{batch.count:,} credits of {format_money(batch.amount)} added "
-                        f"({format_money(batch.total)} in total).",
-                    )
-                    return see_other(request, batch.get_absolute_url())
-        status = 422
+                return see_other(request, batch.get_absolute_url())
+        status = 200 if question else 422
     else:
         form = BulkCreditForm(initial={"amount": request.GET.get("amount", "")} if request.GET.get("amount") else None)
-    context = {"form": form, "twin": twin, **_selection_context(selection, data.get("amount", ""))}
+    context = {
+        "form": form,
+        "twin": twin,
+        "question": question,
+        **_selection_context(selection, data.get("amount", "")),
+    }
     if wants_partial(request) and request.method == "GET":
-        return render(request, "credits/bulk.html#selection", context)
+        # A new choice or amount: the summary, and Create in place of a question asked about the old one.
+        return render(request, "credits/_bulk_refresh.html", context)
     context["tags"] = tag_suggestions() if selection.by_filter else []
     return render(request, "credits/bulk.html", context, status=status)
+
+
+def _create_batch(
+    request: HttpRequest, form: BulkCreditForm, selection: Selection
+) -> tuple[CreditBatch | None, CreditBatch | None, dict | None]:
+    """The new (or, for a repeated key, the first) batch; or None with the errors on the form, the twin that stopped
+    it, or the question to ask first (count, amount, total and the confirmation that says yes to them)."""
+    fields = form.cleaned_data
+    count = selection.queryset.count()
+    twin = None
+    if not fields["again"]:
+        twin = services.find_twin_batch(
+            selection.for_service,
+            fields["amount"],
+            date=fields["date"],
+            reason=fields["reason"],
+            note=fields["note"],
+            by=request.user,
+            idempotency_key=fields["idempotency_key"],
+        )
+    if fields["expected_count"] is not None and fields["expected_count"] != count:
+        form.add_error(
+            None,
+            f"The choice now matches {count:,} customers, not {fields['expected_count']:,}. "
+            "Check the summary, then press Create again.",
+        )
+        return None, twin, None
+    if twin is not None:
+        form.add_error(
+            None,
+            f"You made the same bulk credit (bulk batch #{twin.pk}: {twin.count:,} × "
+            f"{format_money(twin.amount)}) at {timezone.localtime(twin.created_at):%H:%M}. "
+            f"To make it again, tick “{AGAIN_LABEL}” and press Create again.",
+        )
+        return None, twin, None
+    confirmation = selection.confirmation(count, fields["amount"])
+    # A yes to another count, amount or choice (changed since the question) is asked again, whatever the count.
+    if (count > CONFIRM_ABOVE or fields["confirmed"]) and fields["confirmed"] != confirmation:
+        question = {"count": count, "amount": fields["amount"], "total": fields["amount"] * count}
+        return None, None, {**question, "confirmation": confirmation}
+    try:
+        batch = services.add_bulk_credits(
+            selection.for_service,
+            fields["amount"],
+            date=fields["date"],
+            reason=fields["reason"],
+            note=fields["note"],
+            auto_apply=fields["auto_apply"],
+            idempotency_key=fields["idempotency_key"],
+            by=request.user,
+        )
+    except ValidationError as error:
+        add_service_errors(form, error)
+        return None, None, None
+    return batch, None, None
 
 
 @vary_on_headers("HX-Request")

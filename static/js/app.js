@@ -1,4 +1,4 @@
-// Site-wide behaviour: sidebar menus, the modal dialog, and one submit per form.
+// Site-wide behaviour: sidebar menus and the modal dialog (one submit per form: forms.js).
 (function () {
   "use strict";
 
@@ -19,17 +19,6 @@
     toggle.setAttribute("aria-expanded", expanded ? "false" : "true");
     menu.hidden = expanded;
     saveMenus();
-  });
-
-  // A plain (non-htmx) form submits once: its buttons are disabled while the page loads.
-  document.addEventListener("submit", function (event) {
-    var form = event.target;
-    if (form.hasAttribute("hx-post") || form.hasAttribute("hx-get")) return;
-    window.setTimeout(function () {
-      form.querySelectorAll("button[type='submit'], input[type='submit']").forEach(function (button) {
-        button.disabled = true;
-      });
-    }, 0);
   });
 
   // A field's error answers what was in it when the form was sent: once the person changes the field, the message

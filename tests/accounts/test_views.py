@@ -203,6 +203,21 @@ class TestList:
         assert '<input type="hidden" name="q" value="Amy" disabled data-all-matching>' in html
         assert '<input type="hidden" name="tag" value="Ballet Tue 4pm" disabled data-all-matching>' in html
 
+    def test_all_matching_of_the_whole_list_says_all_customers_on_purpose(self, client, manager, customer):
+        """Bulk credits choose nobody by default: "select all N matching" with nothing typed must say "All customers"."""
+        client.force_login(manager)
+        group = parse(client.get(self.url)).one("form", id="group-form")
+        assert group.one("input", name="everyone").attrs == {
+            "type": "hidden",
+            "name": "everyone",
+            "value": "1",
+            "disabled": None,
+            "data-all-matching": None,
+        }
+        for narrowed in ({"q": "Amy"}, {"tag": "Ballet Tue 4pm"}, {"outstanding": "true"}):
+            group = parse(client.get(self.url, narrowed)).one("form", id="group-form")
+            assert not group.find_all("input", name="everyone"), narrowed
+
     def test_it_offers_all_matching_only_when_there_is_more_than_a_page(self, client, manager):
         client.force_login(manager)
         CustomerFactory()
@@ -256,6 +271,13 @@ class TestMatching:
             '<button type="button" class="link-button" data-select-matching data-count="3">Select all 3 matching</button>'
             in html
         )
+
+    def test_without_javascript_all_of_the_whole_list_links_to_all_customers(self, client, manager):
+        families(2)
+        client.force_login(manager)
+        page = parse(client.get(self.url, {"q": "", "tag": "", "outstanding": ""}))
+        link = page.one("a", containing="Create Credit for all 2")
+        assert link["href"] == "/billing/credits/bulk/?all_matching=1&q=&tag=&outstanding=&everyone=1"
 
     def test_without_javascript_it_links_all_matching_to_bulk_credits(self, client, manager):
         families(2)

@@ -14,6 +14,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from credits import services as credits
+from credits.forms import NOBODY_CHOSEN
 from credits.models import Credit, CreditBatch
 from tests.factories import CustomerFactory, credit_for, invoice_for
 
@@ -175,7 +176,7 @@ def test_managers_add_bulk_credits_by_tag_and_undo_the_batch(
     expect(page.get_by_role("heading", name="Credits", level=1)).to_be_visible()
     page.get_by_role("link", name="Add Bulk Credits").click()
     expect(page.get_by_role("heading", name="Add Bulk Credits")).to_be_visible()
-    expect(page.get_by_text("4 customers match")).to_be_visible()
+    expect(page.locator("#selection")).to_have_text("No customers chosen yet.")
     assert_accessible(page)
 
     # Choose the customers by their class tag: the count and the first few names update.
@@ -213,6 +214,56 @@ def test_managers_add_bulk_credits_by_tag_and_undo_the_batch(
     assert not Credit.objects.exists()
     screenshot(page, "credits-bulk-4-undone")
     assert_accessible(page)
+
+
+def test_a_bulk_credit_starts_from_a_choice_and_asks_once_more_before_crediting_many(
+    as_user, manager, live_server, screenshot, assert_accessible
+):
+    """Issue 10, item 1: the page used to open with every customer chosen, and one Create credited them all."""
+    everyone = CustomerFactory.create_batch(60)
+    page = as_user(manager)
+    open_billing_menu(page, "Credits")
+    page.get_by_role("link", name="Add Bulk Credits").click()
+
+    # Nobody is chosen yet, and Create says so instead of crediting anyone.
+    expect(page.locator("#selection")).to_have_text("No customers chosen yet.")
+    expect(page.locator("#bulk-summary")).to_have_text("No customers chosen yet.")
+    expect(page.get_by_label("All customers")).not_to_be_checked()
+    page.get_by_label("Amount").fill("10.00")
+    screenshot(page, "credits-bulk-choice-1-nobody")
+    assert_accessible(page)
+    page.get_by_role("button", name="Create").click()
+    expect(page.get_by_text(NOBODY_CHOSEN)).to_be_visible()
+    assert not CreditBatch.objects.exists()
+
+    # "All customers", on purpose: every one of them is counted.
+    page.get_by_label("All customers").check()
+    expect(page.locator("#selection")).to_contain_text("60 customers match")
+    expect(page.locator("#bulk-summary")).to_have_text(re.compile(r"60 customers × £10.00 = £600.00"))
+
+    # Create asks once more with the count and the total, and writes nothing until Yes.
+    page.get_by_role("button", name="Create").click()
+    expect(page.get_by_text("Credit 60 customers £10.00 each — £600.00?")).to_be_visible()
+    yes = page.get_by_role("button", name="Yes, credit 60 customers")
+    expect(yes).to_be_focused()
+    expect(page.get_by_role("button", name="Create")).to_have_count(0)
+    assert not CreditBatch.objects.exists()
+    screenshot(page, "credits-bulk-choice-2-asked")
+    assert_accessible(page)
+
+    # Another amount: the question goes, Create comes back, and Create asks about the new total.
+    page.get_by_label("Amount").fill("5.00")
+    expect(page.locator("#bulk-summary")).to_have_text(re.compile(r"60 customers × £5.00 = £300.00"))
+    expect(yes).to_have_count(0)
+    page.get_by_role("button", name="Create").click()
+    expect(page.get_by_text("Credit 60 customers £5.00 each — £300.00?")).to_be_visible()
+    assert not CreditBatch.objects.exists()
+    page.get_by_role("button", name="Yes, credit 60 customers").click()
+    expect(page.get_by_text("60 credits of £5.00 added (£300.00 in total).")).to_be_visible()
+    batch = CreditBatch.objects.get()
+    assert (batch.count, batch.total) == (60, Decimal("300.00"))
+    assert set(Credit.objects.values_list("customer_id", flat=True)) == {c.pk for c in everyone}
+    screenshot(page, "credits-bulk-choice-3-made")
 
 
 # View, modify and delete a credit ------------------------------------------------------------------------

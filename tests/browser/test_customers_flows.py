@@ -131,6 +131,95 @@ def test_managers_tick_two_customers_and_create_a_bulk_credit(
     assert_accessible(page)
 
 
+def hold_table_refreshes(page) -> list:
+    """Keep the table's htmx refreshes waiting (a slow server) until the test lets them go: `route.continue_()`."""
+    held: list = []
+
+    def hold(route) -> None:
+        if route.request.headers.get("hx-request"):
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route(re.compile(r"/customers/\?"), hold)
+    return held
+
+
+def wait_until_held(page, held: list) -> None:
+    for _ in range(100):
+        if held:
+            return
+        page.wait_for_timeout(50)
+    raise AssertionError("the table never asked for a refresh")
+
+
+def test_ticks_made_while_the_list_refreshes_survive_and_all_reach_create_credit(
+    as_user, manager, live_server, screenshot, assert_accessible
+):
+    """Issue 10, item 3: ticking rows while a search was still refreshing the list kept 1 of 3."""
+    amy, ann = CustomerFactory(name="Amy Parent"), CustomerFactory(name="Ann Parent")
+    ben = CustomerFactory(name="Ben Other")
+    CustomerFactory(name="Cat Other")
+    page = as_user(manager)
+    open_view_all(page)
+    status = page.locator("#selection-status")
+    expect(status).to_have_text("No customers selected")
+
+    # Type a search; while the server is slow to answer, tick three customers in the list still shown.
+    held = hold_table_refreshes(page)
+    page.get_by_label("Search").press_sequentially("Parent", delay=40)
+    wait_until_held(page, held)
+    for name in ("Amy Parent", "Ann Parent", "Ben Other"):
+        page.get_by_label(f"Select {name}").check()
+    expect(status).to_have_text("3 customers selected")
+    screenshot(page, "customers-ticks-1-while-refreshing")
+
+    # The refresh arrives: the ticks are still there, and Ben, no longer shown, still counts.
+    for route in held:
+        route.continue_()
+    expect(page.get_by_role("link", name="Ben Other")).to_have_count(0)
+    expect(page.get_by_label("Select Amy Parent")).to_be_checked()
+    expect(page.get_by_label("Select Ann Parent")).to_be_checked()
+    expect(status).to_have_text("3 customers selected (1 not shown)")
+    expect(page.get_by_role("button", name="Clear selection")).to_be_visible()
+    screenshot(page, "customers-ticks-2-after-refresh")
+    assert_accessible(page)
+
+    page.get_by_text("Group Actions").click()
+    page.get_by_role("button", name="Create Credit").click()
+    page.wait_for_url(re.compile(r"/billing/credits/bulk/\?"))
+    assert sorted(parse_qs(urlparse(page.url).query)["customer"]) == sorted(str(c.pk) for c in (amy, ann, ben))
+    expect(page.get_by_text("3 customers chosen")).to_be_visible()
+    expect(page.locator("#selection")).to_contain_text("Amy Parent, Ann Parent, Ben Other")
+
+
+def test_ticks_are_kept_across_pages_until_clear_selection(as_user, manager, live_server, screenshot):
+    families = {n: CustomerFactory(name=f"Family {n:02d}") for n in range(27)}
+    page = as_user(manager)
+    open_view_all(page)
+    status = page.locator("#selection-status")
+    page.get_by_label("Select Family 00").check()
+    page.get_by_role("link", name="Next").click()
+    expect(page.get_by_role("link", name="Family 26")).to_be_visible()
+    expect(status).to_have_text("1 customer selected (1 not shown)")
+    page.get_by_label("Select Family 26").check()
+    expect(status).to_have_text("2 customers selected (1 not shown)")
+    page.get_by_role("link", name="Previous").click()
+    expect(page.get_by_label("Select Family 00")).to_be_checked()
+    expect(status).to_have_text("2 customers selected (1 not shown)")
+    screenshot(page, "customers-ticks-3-across-pages")
+
+    page.get_by_role("button", name="Clear selection").click()
+    expect(status).to_have_text("No customers selected")
+    expect(page.get_by_label("Select Family 00")).not_to_be_checked()
+    expect(page.get_by_role("button", name="Clear selection")).to_be_hidden()
+    page.get_by_label("Select Family 01").check()
+    page.get_by_text("Group Actions").click()
+    page.get_by_role("button", name="Create Credit").click()
+    page.wait_for_url(re.compile(r"/billing/credits/bulk/\?"))
+    assert parse_qs(urlparse(page.url).query)["customer"] == [str(families[1].pk)]
+
+
 def test_managers_select_all_matching_for_group_actions(as_user, manager, live_server, screenshot, assert_accessible):
     for n in range(27):
         CustomerFactory(name=f"Swimmer {n:02d}", tags=["Swim Sat 10am"])
@@ -156,6 +245,27 @@ def test_managers_select_all_matching_for_group_actions(as_user, manager, live_s
     params = parse_qs(urlparse(page.url).query, keep_blank_values=True)
     assert params == {"all_matching": ["1"], "q": [""], "tag": ["Swim Sat 10am"], "outstanding": [""]}
     expect(page.get_by_text("27 customers match")).to_be_visible()
+
+
+def test_select_all_matching_the_whole_list_chooses_all_customers_on_purpose(
+    as_user, manager, live_server, screenshot, assert_accessible
+):
+    for n in range(27):
+        CustomerFactory(name=f"Family {n:02d}")
+    page = as_user(manager)
+    open_view_all(page)
+    page.get_by_label("Select all on this page").check()
+    page.get_by_role("button", name="Select all 27 matching").click()
+    expect(page.get_by_text("All 27 matching customers are selected.")).to_be_visible()
+    page.get_by_text("Group Actions").click()
+    page.get_by_role("button", name="Create Credit").click()
+    page.wait_for_url(re.compile(r"/billing/credits/bulk/\?"))
+    params = parse_qs(urlparse(page.url).query, keep_blank_values=True)
+    assert params == {"all_matching": ["1"], "q": [""], "tag": [""], "outstanding": [""], "everyone": ["1"]}
+    expect(page.get_by_label("All customers")).to_be_checked()
+    expect(page.get_by_text("27 customers match")).to_be_visible()
+    screenshot(page, "customers-all-matching-everyone")
+    assert_accessible(page)
 
 
 def test_staff_do_not_get_group_actions(as_user, staff, live_server):

@@ -17,6 +17,7 @@ from pghistory.models import Events
 
 from billing import services as billing
 from credits import services as credits
+from credits.forms import CONFIRM_ABOVE, NOBODY_CHOSEN
 from credits.models import Credit, CreditAssignment, CreditBatch
 from idempotency.models import IdempotencyKey
 from tests.conftest import htmx
@@ -584,17 +585,146 @@ def test_a_bulk_form_sent_again_after_its_batch_was_undone_says_so_and_makes_not
     assert ledger() == before
 
 
+# Nobody is chosen until someone chooses; above CONFIRM_ABOVE customers Create asks once more (issue 10, item 1).
+
+NOBODY = {"all_matching": "1", "q": "", "tag": "", "outstanding": ""}
+
+
+def test_the_bulk_page_opens_with_nobody_chosen(manager_client, ballet, swim):
+    page = parse(manager_client.get(reverse("credits:bulk")))
+    selection = page.one(id="selection")
+    assert selection.text == page.one(id="bulk-summary").text == "No customers chosen yet."
+    assert selection.one("input", name="expected_count")["value"] == "0"
+    assert not any(customer.name in selection.text for customer in ballet + swim)
+    assert not page.one("input", id="bulk-everyone", name="everyone", value="1").has("checked")
+    assert page.one("label", for_="bulk-everyone").text == "All customers"
+
+
+@pytest.mark.parametrize("choice", [{}, {"q": "   "}, {"tag": ""}, {"everyone": "0"}])
+def test_it_refuses_to_create_until_customers_are_chosen(manager_client, ballet, choice):
+    before = ledger()
+    response = manager_client.post(reverse("credits:bulk"), {**NOBODY, **choice, "expected_count": "0", **bulk_form()})
+    assert response.status_code == 422
+    assert parse(response).find_all("p", containing=NOBODY_CHOSEN)
+    assert ledger() == before
+
+
+def test_all_customers_is_chosen_on_purpose(manager_client, ballet, swim):
+    page = parse(manager_client.get(reverse("credits:bulk"), {**NOBODY, "everyone": "1"}))
+    assert page.one("p", class_="selection-count").text.startswith("5 customers match:")
+    assert page.one("input", id="bulk-everyone").has("checked")
+    response = manager_client.post(
+        reverse("credits:bulk"), {**NOBODY, "everyone": "1", "expected_count": "5", **bulk_form()}
+    )
+    assert response.status_code == 303
+    assert set(Credit.objects.values_list("customer_id", flat=True)) == {c.pk for c in ballet + swim}
+
+
+def test_all_customers_with_a_filter_credits_those_the_filter_lets_through(manager_client, ballet, swim):
+    data = {**NOBODY, "tag": "Swim Sat 10am", "everyone": "1", "expected_count": "2", **bulk_form()}
+    assert manager_client.post(reverse("credits:bulk"), data).status_code == 303
+    assert set(Credit.objects.values_list("customer_id", flat=True)) == {c.pk for c in swim}
+
+
+@pytest.fixture
+def studio(db):
+    """One more customer than a bulk credit makes without asking again."""
+    return CustomerFactory.create_batch(CONFIRM_ABOVE + 1, tags=["Studio"])
+
+
+def question(response) -> tuple[str, str, str]:
+    """The question asked before a large bulk credit, its Yes button's words, and what that button says yes to."""
+    page = parse(response)
+    yes = page.one("button", name="confirmed")
+    return page.one("p", id="confirm-question").text, yes.text, yes["value"]
+
+
+def test_above_fifty_customers_create_asks_once_more_with_the_count_and_the_total(manager_client, studio):
+    data = {**NOBODY, "tag": "Studio", "expected_count": "51", **bulk_form(amount="10.00")}
+    before = ledger()
+    response = manager_client.post(reverse("credits:bulk"), data)
+    assert response.status_code == 200
+    asked, yes, confirmation = question(response)
+    assert (asked, yes) == ("Credit 51 customers £10.00 each — £510.00?", "Yes, credit 51 customers")
+    assert not parse(response).find_all("button", containing="Create")
+    assert ledger() == before
+
+    response = manager_client.post(reverse("credits:bulk"), {**data, "confirmed": confirmation})
+    batch = CreditBatch.objects.get()
+    assert response.status_code == 303 and response["Location"] == batch.get_absolute_url()
+    assert (batch.count, batch.total) == (51, Decimal("510.00"))
+
+
+def test_fifty_customers_are_credited_without_the_question(manager_client, studio):
+    studio[0].delete()
+    data = {**NOBODY, "tag": "Studio", "expected_count": "50", **bulk_form(amount="10.00")}
+    assert manager_client.post(reverse("credits:bulk"), data).status_code == 303
+    assert CreditBatch.objects.get().count == 50
+
+
+def test_fifty_one_ticked_customers_are_asked_about_too(manager_client, studio):
+    data = {"customer": [c.pk for c in studio], **bulk_form(amount="2.50")}
+    response = manager_client.post(reverse("credits:bulk"), data)
+    assert response.status_code == 200
+    assert question(response)[:2] == ("Credit 51 customers £2.50 each — £127.50?", "Yes, credit 51 customers")
+    assert not CreditBatch.objects.exists()
+    assert manager_client.post(reverse("credits:bulk"), {**data, "confirmed": question(response)[2]}).status_code == 303
+    assert CreditBatch.objects.get().count == 51
+
+
+@pytest.mark.parametrize(
+    ("change", "joins", "asked"),
+    [
+        ({"amount": "11.00"}, 0, "Credit 51 customers £11.00 each — £561.00?"),
+        ({"tag": "Other"}, 0, "Credit 51 customers £10.00 each — £510.00?"),  # as many customers, other ones
+        ({"expected_count": "52"}, 1, "Credit 52 customers £10.00 each — £520.00?"),  # one joined the class meanwhile
+    ],
+    ids=["another-amount", "another-class-as-many", "a-customer-added-meanwhile"],
+)
+def test_a_yes_to_another_choice_or_amount_asks_again_and_writes_nothing(manager_client, studio, change, joins, asked):
+    CustomerFactory.create_batch(51, tags=["Other"])
+    data = {**NOBODY, "tag": "Studio", "expected_count": "51", **bulk_form(amount="10.00")}
+    _, _, confirmation = question(manager_client.post(reverse("credits:bulk"), data))
+    CustomerFactory.create_batch(joins, tags=["Studio"])
+    before = ledger()
+    response = manager_client.post(reverse("credits:bulk"), {**data, **change, "confirmed": confirmation})
+    assert response.status_code == 200
+    again = question(response)
+    assert again[0] == asked and again[2] != confirmation
+    assert ledger() == before
+
+
+def test_a_stale_yes_below_fifty_asks_again(manager_client, studio):
+    data = {**NOBODY, "tag": "Studio", "expected_count": "51", **bulk_form(amount="10.00")}
+    _, _, confirmation = question(manager_client.post(reverse("credits:bulk"), data))
+    for customer in studio[:11]:
+        customer.delete()
+    response = manager_client.post(reverse("credits:bulk"), {**data, "expected_count": "40", "confirmed": confirmation})
+    assert response.status_code == 200
+    assert question(response)[:2] == ("Credit 40 customers £10.00 each — £400.00?", "Yes, credit 40 customers")
+    assert not CreditBatch.objects.exists()
+
+
+def test_a_new_summary_puts_create_back_in_place_of_the_question(manager_client, studio):
+    response = manager_client.get(reverse("credits:bulk"), {**NOBODY, "tag": "Studio", "amount": "3"}, headers=htmx())
+    page = parse(response)
+    actions = page.one(id="bulk-actions", hx_swap_oob="true")
+    assert [button.text for button in actions.find_all("button")] == ["Create"]
+    assert page.one("p", class_="selection-count").text.startswith("51 customers match:")
+
+
 def test_it_writes_the_summary_money_the_way_people_do(manager_client):
     CustomerFactory.create_batch(3)
-    page = text(manager_client.get(reverse("credits:bulk"), {"all_matching": "1", "amount": "1000"}, headers=htmx()))
+    query = {"all_matching": "1", "everyone": "1", "amount": "1000"}
+    page = text(manager_client.get(reverse("credits:bulk"), query, headers=htmx()))
     assert "3 customers × £1,000.00 = <strong>£3,000.00</strong>" in page
 
 
 def test_the_bulk_page_query_count_does_not_grow_with_customers(page_queries, manager_client):
     CustomerFactory.create_batch(3)
-    few = page_queries(manager_client, f"{reverse('credits:bulk')}?all_matching=1&amount=5")
+    few = page_queries(manager_client, f"{reverse('credits:bulk')}?all_matching=1&everyone=1&amount=5")
     CustomerFactory.create_batch(30)
-    page_queries(manager_client, f"{reverse('credits:bulk')}?all_matching=1&amount=5", exactly=few)
+    page_queries(manager_client, f"{reverse('credits:bulk')}?all_matching=1&everyone=1&amount=5", exactly=few)
 
 
 @pytest.fixture
