@@ -215,6 +215,12 @@ def add_bulk_credits(
     return batch
 
 
+def _made_moments_ago(amount: Decimal, date: datetime.date, reason: str, note: str, by) -> dict:
+    """What makes a credit or a bulk credit the same as one this person made within TWIN_WINDOW."""
+    same = {"amount": amount, "date": date, "reason": reason, "note": note, "created_by": by}
+    return {**same, "created_at__gte": timezone.now() - TWIN_WINDOW}
+
+
 def find_twin_credit(
     customer: Customer | int,
     amount: Decimal,
@@ -228,15 +234,7 @@ def find_twin_credit(
     """The same credit (customer, amount, payment date, reason, note) this person added in the last TWIN_WINDOW
     from another copy of the form; what this form's own key made is not a twin, it is this form."""
     return (
-        Credit.objects.filter(
-            customer=customer,
-            amount=amount,
-            date=date,
-            reason=reason,
-            note=note,
-            created_by=by,
-            created_at__gte=timezone.now() - TWIN_WINDOW,
-        )
+        Credit.objects.filter(customer=customer, **_made_moments_ago(amount, date, reason, note, by))
         .exclude(pk__in=idempotency.made_with(ADD_CREDIT, idempotency_key))
         .select_related("customer")
         .order_by("-created_at", "-id")
@@ -260,15 +258,7 @@ def find_twin_batch(
     Two classes credited the same amount a minute apart (a snow day) are two bulk credits, not one twice.
     """
     recent = list(
-        CreditBatch.objects.filter(
-            amount=amount,
-            date=date,
-            reason=reason,
-            note=note,
-            created_by=by,
-            undone_at=None,
-            created_at__gte=timezone.now() - TWIN_WINDOW,
-        )
+        CreditBatch.objects.filter(undone_at=None, **_made_moments_ago(amount, date, reason, note, by))
         .exclude(pk__in=idempotency.made_with(ADD_BULK_CREDITS, idempotency_key))
         .order_by("-created_at", "-id")
         .values_list("pk", flat=True)
