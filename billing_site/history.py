@@ -140,13 +140,13 @@ def _shown(field: models.Field, value: object, rows: dict[type[models.Model], di
     return str(value)
 
 
-def _rows_referenced(events: list[tuple[Events, type[models.Model]]]) -> dict[type[models.Model], dict]:
+def _rows_referenced(events: list[tuple[Events, type[models.Model], list]]) -> dict[type[models.Model], dict]:
     """Every row the events name (their subjects with pages, what they point at, who did them), one query a model."""
     wanted: dict[type[models.Model], set] = defaultdict(set)
-    for event, model in events:
+    for event, model, recorded in events:
         if _has_page(model):
             wanted[model].add(_pk(model, event.pgh_obj_id))
-        for field, old, new in _recorded(event, model):
+        for field, old, new in recorded:
             if field.is_relation:
                 wanted[field.related_model].update(value for value in (old, new) if value is not None)
         context = event.pgh_context or {}
@@ -159,12 +159,14 @@ def history(obj: models.Model, *, include_related: bool = False, limit: int = 20
     """Newest first: the object's own events, or also those of rows that point at it."""
     events = Events.objects.references(obj) if include_related else Events.objects.tracks(obj)
     events = [
-        (event, apps.get_model(event.pgh_obj_model)) for event in events.order_by("-pgh_created_at", "-pgh_id")[:limit]
+        (event, model, _recorded(event, model))
+        for event in events.order_by("-pgh_created_at", "-pgh_id")[:limit]
+        if (model := apps.get_model(event.pgh_obj_model))
     ]
     rows_by_model = _rows_referenced(events)
     users = rows_by_model.get(get_user_model(), {})
     rows = []
-    for event, model in events:
+    for event, model, recorded in events:
         context = event.pgh_context or {}
         who = context.get("username") or (str(users[context["user"]]) if context.get("user") in users else "system")
         happened = HAPPENED.get(event.pgh_label, event.pgh_label)
@@ -180,7 +182,7 @@ def history(obj: models.Model, *, include_related: bool = False, limit: int = 20
                 old=_shown(field, old, rows_by_model) if event.pgh_label == "update" else None,
                 new=_shown(field, new, rows_by_model),
             )
-            for field, old, new in _recorded(event, model)
+            for field, old, new in recorded
         ]
         when = (
             event.pgh_created_at
