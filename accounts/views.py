@@ -41,7 +41,7 @@ from billing.models import OPEN_STATUSES, Invoice
 from billing_site.history import history
 from billing_site.money import DECIMAL_PLACES, MAX_DIGITS
 from billing_site.permissions import permission_required
-from billing_site.web import add_service_errors, see_other, wants_partial
+from billing_site.web import add_service_errors, page_or_partial, see_other, wants_partial
 from credits.models import Credit
 from customers import services
 from customers.filters import tag_suggestions
@@ -182,7 +182,7 @@ def customer_matching(request: HttpRequest) -> HttpResponse:
         "filter_query": urlencode(params),
         "everyone": not filterset.narrows,
     }
-    template = "customers/matching.html#matching" if wants_partial(request) else "customers/matching.html"
+    template = page_or_partial(request, "customers/matching.html", "matching")
     return render(request, template, context)
 
 
@@ -205,7 +205,7 @@ def customer_add(request: HttpRequest) -> HttpResponse:
     else:
         form = AddCustomerForm()
         status = 200
-    template = "customers/add.html#form" if wants_partial(request) else "customers/add.html"
+    template = page_or_partial(request, "customers/add.html", "form")
     return render(request, template, {"form": form}, status=status)
 
 
@@ -215,9 +215,7 @@ def customer_add(request: HttpRequest) -> HttpResponse:
 def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     customer = _get_customer(pk)
     context = {"customer": customer, "tab": "details"}
-    return render(
-        request, "customers/details.html#tab" if wants_partial(request) else "customers/details.html", context
-    )
+    return render(request, page_or_partial(request, "customers/details.html", "tab"), context)
 
 
 @vary_on_headers("HX-Request")
@@ -239,7 +237,7 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
         template = "customers/edit.html#form" if request.htmx else "customers/edit.html"
         return render(request, template, {"customer": customer, "form": form}, status=422)
     form = CustomerForm(initial=CustomerForm.initial_for(customer))
-    template = "customers/edit.html#dialog" if wants_partial(request) else "customers/edit.html"
+    template = page_or_partial(request, "customers/edit.html", "dialog")
     return render(request, template, {"customer": customer, "form": form})
 
 
@@ -261,9 +259,7 @@ def customer_billing(request: HttpRequest, pk: int) -> HttpResponse:
         # Add Credit opens the single-credit form with this customer fixed, and comes back here after Create.
         "add_credit_url": f"{reverse('credits:add')}?{urlencode({'customer': customer.pk, 'next': request.path})}",
     }
-    return render(
-        request, "customers/billing.html#tab" if wants_partial(request) else "customers/billing.html", context
-    )
+    return render(request, page_or_partial(request, "customers/billing.html", "tab"), context)
 
 
 @vary_on_headers("HX-Request")
@@ -272,6 +268,4 @@ def customer_billing(request: HttpRequest, pk: int) -> HttpResponse:
 def customer_history(request: HttpRequest, pk: int) -> HttpResponse:
     customer = _get_customer(pk)
     context = {"customer": customer, "tab": "history", "rows": history(customer, include_related=True)}
-    return render(
-        request, "customers/history.html#tab" if wants_partial(request) else "customers/history.html", context
-    )
+    return render(request, page_or_partial(request, "customers/history.html", "tab"), context)

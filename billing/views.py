@@ -23,7 +23,7 @@ from billing_site.history import history
 from billing_site.ledger import today
 from billing_site.money import ZERO, format_money, parse_amount
 from billing_site.permissions import permission_required
-from billing_site.web import add_service_errors, picker, pk_or_none, see_other, wants_partial
+from billing_site.web import add_service_errors, page_or_partial, picker, pk_or_none, see_other
 from customers.models import Customer
 from customers.services import PICKER_LIMIT, customer_choices, customer_or_none
 
@@ -49,7 +49,7 @@ def _paginate(request: HttpRequest, table) -> None:
 
 def _page(request: HttpRequest, template: str, partial: str, context: dict, status: int = 200) -> HttpResponse:
     """The whole page, or only its partial for htmx (but the whole page when htmx restores history after Back)."""
-    return render(request, f"{template}#{partial}" if wants_partial(request) else template, context, status=status)
+    return render(request, page_or_partial(request, template, partial), context, status=status)
 
 
 def _status_label(status: str) -> str:

@@ -17,6 +17,11 @@ def wants_partial(request: HttpRequest) -> bool:
     return bool(request.htmx) and not request.htmx.history_restore_request
 
 
+def page_or_partial(request: HttpRequest, template: str, partial: str) -> str:
+    """The template to render: the whole page, or only its partial for htmx (the whole page for a history restore)."""
+    return f"{template}#{partial}" if wants_partial(request) else template
+
+
 def see_other(request: HttpRequest, url: str) -> HttpResponse:
     """After a successful POST: a 303 for a plain form, a full-page client redirect for htmx (which shows the message)."""
     if request.htmx:

@@ -34,7 +34,7 @@ from billing.models import Invoice, InvoiceStatus
 from billing_site.history import history
 from billing_site.money import ZERO, format_money, parse_amount
 from billing_site.permissions import permission_required
-from billing_site.web import add_service_errors, picker, see_other, wants_partial
+from billing_site.web import add_service_errors, page_or_partial, picker, see_other, wants_partial
 from customers.filters import tag_suggestions
 from customers.services import customer_choices, customer_or_none
 
@@ -90,10 +90,6 @@ def _safe_next(request: HttpRequest) -> str:
 
 def _customer_billing_url(customer_id: int) -> str:
     return _reverse_or_none("customers:billing", customer_id) or reverse("credits:list")
-
-
-def _partial(request: HttpRequest, template: str, name: str) -> str:
-    return f"{template}#{name}" if wants_partial(request) else template
 
 
 def _table(request: HttpRequest, table):
@@ -153,7 +149,7 @@ def credit_add(request: HttpRequest) -> HttpResponse:
         **picker(request.GET.get("customer_q"), chosen, None if fixed else customer_choices),
         "twin": twin,
     }
-    return render(request, _partial(request, "credits/add.html", "form"), context, status=status)
+    return render(request, page_or_partial(request, "credits/add.html", "form"), context, status=status)
 
 
 def _create_credit(request: HttpRequest, form: AddCreditForm) -> tuple[Credit | None, Credit | None]:
@@ -330,7 +326,7 @@ def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "any_assigned": any_assigned,
         "can_undo": request.user.has_perm("credits.undo_creditbatch") and not batch.is_undone and not any_assigned,
     }
-    return render(request, _partial(request, "credits/batch_detail.html", "table"), context)
+    return render(request, page_or_partial(request, "credits/batch_detail.html", "table"), context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -368,7 +364,7 @@ def credit_list(request: HttpRequest) -> HttpResponse:
     filterset, credits = _filtered_credits(request)
     table = _table(request, CreditTable(credits.select_related("customer", "created_by")))
     context = {"filter": filterset, "table": table, "export_query": request.GET.urlencode()}
-    return render(request, _partial(request, "credits/list.html", "table"), context)
+    return render(request, page_or_partial(request, "credits/list.html", "table"), context)
 
 
 class _Echo:
@@ -492,7 +488,7 @@ def credit_edit(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         form = UpdateCreditForm.for_credit(credit)
     context = {**_tab_context(request, credit, "details"), "form": form}
-    return render(request, _partial(request, "credits/edit.html", "form"), context, status=status)
+    return render(request, page_or_partial(request, "credits/edit.html", "form"), context, status=status)
 
 
 @vary_on_headers("HX-Request")
@@ -519,7 +515,9 @@ def credit_delete(request: HttpRequest, pk: int) -> HttpResponse:
         "error": error,
         "next": _safe_next(request),
     }
-    return render(request, _partial(request, "credits/delete.html", "confirm"), context, status=422 if error else 200)
+    return render(
+        request, page_or_partial(request, "credits/delete.html", "confirm"), context, status=422 if error else 200
+    )
 
 
 @require_GET
@@ -578,7 +576,7 @@ def credit_assign(request: HttpRequest, pk: int) -> HttpResponse:
         "to_assign": _to_assign(credit, form),
         "currency": settings.STUDIO_CURRENCY,
     }
-    return render(request, _partial(request, "credits/assign.html", "panel"), context, status=status)
+    return render(request, page_or_partial(request, "credits/assign.html", "panel"), context, status=status)
 
 
 @vary_on_headers("HX-Request")
@@ -607,7 +605,7 @@ def credit_unassign(request: HttpRequest, pk: int, assignment_pk: int) -> HttpRe
         "remaining_after": credit.remaining + assignment.amount,
         "back": back,
     }
-    return render(request, _partial(request, "credits/unassign.html", "confirm"), context)
+    return render(request, page_or_partial(request, "credits/unassign.html", "confirm"), context)
 
 
 @require_GET
@@ -658,7 +656,7 @@ def credit_refund(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         form = RefundForm(initial={"amount": credit.remaining if credit.remaining > 0 else ""})
     context = {**_tab_context(request, credit, "assignments"), "form": form}
-    return render(request, _partial(request, "credits/refund.html", "form"), context, status=status)
+    return render(request, page_or_partial(request, "credits/refund.html", "form"), context, status=status)
 
 
 @vary_on_headers("HX-Request")
@@ -685,7 +683,7 @@ def refund_reverse(request: HttpRequest, pk: int, refund_pk: int) -> HttpRespons
     else:
         form = ReverseRefundForm()
     context = {**_tab_context(request, credit, "assignments"), "form": form, "refund": refund}
-    return render(request, _partial(request, "credits/refund_reverse.html", "form"), context, status=status)
+    return render(request, page_or_partial(request, "credits/refund_reverse.html", "form"), context, status=status)
 
 
 @vary_on_headers("HX-Request")
@@ -703,4 +701,4 @@ def refund_list(request: HttpRequest) -> HttpResponse:
     table = _table(request, RefundTable(refunds))
     out = refunds.filter(reversed_at=None).aggregate(total=Sum("amount"))["total"] or ZERO
     context = {"table": table, "day": day, "out": out}
-    return render(request, _partial(request, "credits/refund_list.html", "table"), context)
+    return render(request, page_or_partial(request, "credits/refund_list.html", "table"), context)
