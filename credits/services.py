@@ -302,17 +302,16 @@ def update_credit(
         raise ValidationError(STALE_CREDIT)
     if amount is not None:
         new_amount = parse_amount(amount)
-        if new_amount < locked.assigned + locked.refunded:
-            used = (
-                f"{format_money(locked.assigned)} of this credit is already assigned"
-                if not locked.refunded
-                else f"{format_money(locked.assigned)} of this credit is assigned and {format_money(locked.refunded)} refunded"
+        used = locked.assigned + locked.refunded
+        if new_amount < used:
+            assigned = format_money(locked.assigned)
+            message = (
+                f"{assigned} of this credit is assigned and {format_money(locked.refunded)} refunded; "
+                f"the amount cannot be less than {format_money(used)}."
+                if locked.refunded
+                else f"{assigned} of this credit is already assigned; the amount cannot be less than that."
             )
-            raise ValidationError(
-                {
-                    "amount": f"{used}; the amount cannot be less than {'that' if not locked.refunded else format_money(locked.assigned + locked.refunded)}."
-                }
-            )
+            raise ValidationError({"amount": message})
         locked.amount = new_amount
     if date is not None:
         locked.date = check_date(date)
