@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON := .venv/bin/python
 export DJANGO_ALLOW_ASYNC_UNSAFE := true
 
-.PHONY: run test lint fmt setup venv database browser wrk bench check soak
+.PHONY: run test lint fmt setup venv database browser pango wrk bench check soak
 
 venv:
 	@command -v uv >/dev/null || python3 -m pip install --quiet uv
@@ -15,10 +15,14 @@ database:
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
+# WeasyPrint (the PDFs) needs Debian's Pango.
+pango:
+	@ldconfig -p | grep -q libpangoft2-1.0 || (apt-get update -qq && apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 >/dev/null)
+
 wrk:
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)
 
-setup: venv database
+setup: venv database pango
 	@$(PYTHON) manage.py migrate --no-input -v 0
 
 run: setup
@@ -31,7 +35,7 @@ lint: venv
 	.venv/bin/ruff format --check .
 	.venv/bin/lint-imports
 
-test: lint database browser
+test: lint database browser pango
 	$(PYTHON) manage.py makemigrations --check --dry-run -v 0
 	$(PYTHON) -m pytest
 
