@@ -27,7 +27,7 @@ setup: venv database pango
 
 run: setup
 	@$(PYTHON) manage.py seed_demo
-	$(PYTHON) manage.py runserver 127.0.0.1:8000
+	.venv/bin/honcho start -f Procfile
 
 # Lint, format check and the layers (import-linter) before the suite: CI fails on any of them.
 lint: venv

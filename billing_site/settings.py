@@ -50,8 +50,10 @@ INSTALLED_APPS = [
     "pghistory",
     "pghistory.admin",
     "axes",
+    "procrastinate.contrib.django",
     "billing_site.apps.SiteConfig",
     "idempotency",
+    "runs",
     "customers",
     "billing",
     "credits",
@@ -137,6 +139,9 @@ PERMISSION_WORDS = {
     "credits.add_refund": "refund credit to families",
     "credits.change_refund": "reverse refunds",
     "axes.delete_accessattempt": "unlock a colleague’s login",
+    "runs.view_run": "see background runs",
+    "runs.change_run": "cancel background runs",
+    "runs.add_run": "start background runs",
 }
 # The group whose members the page names to ask, and what one of them is called.
 PERMISSION_ASK = ("Managers", "a manager")
@@ -223,3 +228,12 @@ if HTTPS:
     SECURE_HSTS_SECONDS = 31_536_000
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+
+# Background work (README › Background work): Procrastinate's jobs live in this same PostgreSQL database and are
+# deferred in the transaction of the request that asks for them. Workers: `manage.py procrastinate worker`.
+PROCRASTINATE_WORKER_DEFAULTS = {
+    "delete_jobs": "successful",  # a finished job's record is the Run, not the queue's row
+    "update_heartbeat_interval": 5,
+    "stalled_worker_timeout": 30,
+}
+RUNS_JOBS_PER_RUN = int(os.environ.get("RUNS_JOBS_PER_RUN", "4"))

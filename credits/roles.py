@@ -29,6 +29,7 @@ _BILLING_STAFF_PERMISSIONS = (
     "credits.delete_creditassignment",
     "credits.view_creditbatch",
     "credits.view_refund",
+    "runs.view_run",
 )
 
 # {group name: the permissions ("app_label.codename") it has, and no others}
@@ -47,6 +48,9 @@ GROUPS: dict[str, tuple[str, ...]] = {
         # Locked logins: see the logins paused after five wrong passwords, and unlock a colleague's.
         "axes.view_accessattempt",
         "axes.delete_accessattempt",
+        # Background work: start runs (invoice runs, statement runs) and cancel them.
+        "runs.add_run",
+        "runs.change_run",
     ),
 }
 

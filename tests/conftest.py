@@ -122,3 +122,44 @@ def browser_type_launch_args(browser_type_launch_args):
             "--no-first-run",
         ],
     }
+
+
+@pytest.fixture
+def run_worker(transactional_db):
+    """Work the queue with Procrastinate's real worker, in this process against the test database, until it is
+    empty: `run_worker()`. The jobs see only committed rows, hence transactional_db."""
+    from procrastinate.contrib.django import app
+
+    def run(**options) -> None:
+        with app.replace_connector(app.connector.get_worker_connector()) as worker_app:
+            worker_app.run_worker(wait=False, install_signal_handlers=False, listen_notify=False, **options)
+
+    return run
+
+
+@pytest.fixture
+def worker_processes(transactional_db):
+    """Start real workers (`manage.py procrastinate worker`) on the test database: `start()` returns a Popen.
+    Each is killed at the end of the test if it is still running."""
+    import signal
+    import subprocess
+    import sys
+
+    from django.db import connection
+
+    started: list[subprocess.Popen] = []
+    db = connection.settings_dict
+    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+    def start(*args: str) -> subprocess.Popen:
+        env = {**os.environ, "DATABASE_URL": url, "PYTHONUNBUFFERED": "1"}
+        command = [sys.executable, "manage.py", "procrastinate", "worker", "--no-listen-notify", *args]
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            process.wait()

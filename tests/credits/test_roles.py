@@ -20,6 +20,7 @@ GROUP_MIGRATIONS = [
     ("credits", "0004_staff_groups"),
     ("credits", "0011_managers_unlock_logins"),
     ("credits", "0014_refund_permissions"),
+    ("credits", "0015_run_permissions"),
 ]
 
 
