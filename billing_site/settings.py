@@ -57,6 +57,8 @@ INSTALLED_APPS = [
     "customers",
     "billing",
     "credits",
+    "documents",
+    "reports",
     "accounts",
 ]
 
