@@ -258,9 +258,9 @@ def measure_bulk_post(client, fx: Fixtures, count: int, repeat: int) -> Row:
     """Group Actions › Create Credit for "all matching" a tag: the real view, its form and its service."""
     from django.http import QueryDict
 
+    from billing.selection import read_selection
     from billing_site.ledger import today
     from billing_site.money import parse_amount
-    from credits.forms import read_selection
 
     choice = QueryDict(mutable=True)
     choice.update({"all_matching": "1", "q": "", "tag": fx.tags[count], "outstanding": ""})

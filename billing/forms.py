@@ -50,6 +50,19 @@ class InvoiceForm(KeyedForm):
         return cleaned
 
 
+class InvoiceRunForm(KeyedForm):
+    """An invoice run's dates; its lines are the invoice form's, its customers a Selection (billing.selection)."""
+
+    issue_date = date_field("Issue date")
+    due_date = date_field("Due date")
+    expected_count = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
+    # Sent by "Yes, create N invoices" (never a hidden field): what the person said yes to.
+    confirmed = forms.CharField(widget=forms.HiddenInput, required=False, max_length=100)
+
+    defaults = InvoiceForm.defaults
+    clean = InvoiceForm.clean
+
+
 class InvoiceLineForm(forms.Form):
     description = forms.CharField(
         max_length=200,

@@ -31,6 +31,7 @@ from django_tables2 import RequestConfig
 from django_tables2.paginators import LazyPaginator
 
 from billing.models import Invoice, InvoiceStatus
+from billing.selection import Selection, read_selection
 from billing_site.history import history
 from billing_site.money import ZERO, format_money, parse_amount
 from billing_site.permissions import permission_required
@@ -49,9 +50,7 @@ from .forms import (
     CreditFilter,
     RefundForm,
     ReverseRefundForm,
-    Selection,
     UpdateCreditForm,
-    read_selection,
 )
 from .models import Credit, CreditAssignment, CreditBatch, CreditStatus, Reason, Refund
 from .tables import AssignTable, BatchCreditTable, CreditTable, RefundTable, url_of

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -30,6 +30,10 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
 NOTHING_TO_DO = "No customers are chosen: there is nothing to run."
 ALREADY_FINISHED = "This run has already finished; there is nothing to cancel."
+SAME_RUN = (
+    "The same {kind} (the same customers and the same details) was already started by {who} at {when}: "
+    "see run #{pk} on Billing › Runs. Nothing new was started."
+)
 
 
 @dataclasses.dataclass
@@ -59,7 +63,7 @@ def start_run(
     params: dict,
     by=None,
     chunk_size: int = 500,
-    result_url: str = "",
+    result_url: str = "",  # "{run}" in it becomes the run's id
     result_label: str = "",
     idempotency_key: str | None = None,
 ) -> Run:
@@ -76,7 +80,9 @@ def start_run(
         digest = keys.fingerprint(kind=str(kind), params=params, items=keys.fingerprint(items=items))
         if claim.taken:
             return claim.replay(digest, Run.objects.all(), "run")
+        _refuse_twin(kind, digest)
         run = Run.objects.create(
+            fingerprint=digest,
             kind=kind,
             title=title,
             params=params,
@@ -95,9 +101,33 @@ def start_run(
 
         jobs = min(jobs_per_run(), -(-len(items) // chunk_size))
         run.job_ids = [work.defer(run_id=run.pk) for _ in range(jobs)]
-        run.save(update_fields=["job_ids"])
+        run.result_url = result_url.replace("{run}", str(run.pk))
+        run.save(update_fields=["job_ids", "result_url"])
         claim.record(run, digest)
     return run
+
+
+def _refuse_twin(kind: str, digest: str) -> None:
+    """Two tabs, or a second person, starting exactly the same run: the second is refused while the first has not
+    been cancelled (each customer would otherwise get everything twice). Two at the same moment queue on a lock."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"runs:{digest}"])
+    twin = (
+        Run.objects.filter(fingerprint=digest)
+        .exclude(status=Status.CANCELLED)
+        .select_related("created_by")
+        .defer("items")
+        .first()
+    )
+    if twin is not None:
+        raise ValidationError(
+            SAME_RUN.format(
+                kind=twin.get_kind_display().lower(),
+                who=twin.created_by.get_username() if twin.created_by else "the system",
+                when=f"{timezone.localtime(twin.created_at):%H:%M on %-d %b %Y}",
+                pk=twin.pk,
+            )
+        )
 
 
 def work(run_id: int) -> None:
