@@ -233,9 +233,11 @@ if HTTPS:
 
 # Background work (README › Background work): Procrastinate's jobs live in this same PostgreSQL database and are
 # deferred in the transaction of the request that asks for them. Workers: `manage.py procrastinate worker`.
+# A worker that stops sending heartbeats (killed, its machine gone) for this long has its jobs retried elsewhere.
+RUNS_STALLED_AFTER_SECONDS = int(os.environ.get("RUNS_STALLED_AFTER_SECONDS", "30"))
 PROCRASTINATE_WORKER_DEFAULTS = {
     "delete_jobs": "successful",  # a finished job's record is the Run, not the queue's row
-    "update_heartbeat_interval": 5,
-    "stalled_worker_timeout": 30,
+    "update_heartbeat_interval": max(1, RUNS_STALLED_AFTER_SECONDS // 6),
+    "stalled_worker_timeout": RUNS_STALLED_AFTER_SECONDS,
 }
 RUNS_JOBS_PER_RUN = int(os.environ.get("RUNS_JOBS_PER_RUN", "4"))

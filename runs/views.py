@@ -36,7 +36,7 @@ def run_list(request: HttpRequest) -> HttpResponse:
     runs = Run.objects.select_related("created_by").defer("items", "params").annotate(done=_done_so_far())
     table = RunTable(runs)
     RequestConfig(request, paginate={"per_page": PAGE}).configure(table)
-    context = {"table": table, "unfinished": any(not run.finished for run in table.page.object_list)}
+    context = {"table": table, "unfinished": any(not row.record.finished for row in table.page.object_list)}
     return render(request, page_or_partial(request, "runs/list.html", "table"), context)
 
 
