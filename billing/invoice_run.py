@@ -20,7 +20,7 @@ from django.urls import reverse
 
 from billing_site.money import ZERO, format_money
 from customers.models import Customer
-from customers.services import NO_CUSTOMERS, customer_ids_sql
+from customers.services import NO_CUSTOMERS, chosen_ids, customer_ids_sql
 from runs.models import Kind, Run
 from runs.services import ChunkResult, start_run
 
@@ -31,14 +31,6 @@ from .services import _check_dates, _check_lines, create_invoices
 # second or two and a retried chunk repeats little.
 CHUNK_SIZE = 250
 DELETED = "This customer was deleted before the run reached them: no invoice was raised."
-
-
-def chosen_ids(customers: QuerySet[Customer] | Iterable[int]) -> list[int]:
-    """The chosen customers' ids in id order (the lock order of every write)."""
-    sql, params = customer_ids_sql(customers)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT pk FROM ({sql}) chosen ORDER BY pk", params)
-        return [row[0] for row in cursor.fetchall()]
 
 
 def preview(customers: QuerySet[Customer] | Iterable[int], lines) -> dict:

@@ -240,4 +240,6 @@ PROCRASTINATE_WORKER_DEFAULTS = {
     "update_heartbeat_interval": max(1, RUNS_STALLED_AFTER_SECONDS // 6),
     "stalled_worker_timeout": RUNS_STALLED_AFTER_SECONDS,
 }
+# A bulk credit for more customers than this runs in the background (credits.bulk_run); below, it is instant.
+BULK_CREDITS_IN_BACKGROUND_ABOVE = 20_000
 RUNS_JOBS_PER_RUN = int(os.environ.get("RUNS_JOBS_PER_RUN", "4"))

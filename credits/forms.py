@@ -169,6 +169,8 @@ class CreditFilter(django_filters.FilterSet):
     reason = django_filters.ChoiceFilter(choices=Reason.choices, empty_label="Any reason", label="Reason")
     date_from = django_filters.DateFilter(field_name="date", lookup_expr="gte", label="From", widget=DateInput())
     date_to = django_filters.DateFilter(field_name="date", lookup_expr="lte", label="To", widget=DateInput())
+    # The credits a bulk credit run added (the run page's result link).
+    run = django_filters.NumberFilter(field_name="batch__run", widget=forms.HiddenInput)
 
     class Meta:
         model = Credit

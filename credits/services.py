@@ -157,6 +157,7 @@ def add_bulk_credits(
     auto_apply: bool = True,
     by=None,
     idempotency_key: str | None = None,
+    run_id: int | None = None,
 ) -> CreditBatch:
     """The same credit for every chosen customer: all or nothing, one batch, one INSERT ... SELECT.
 
@@ -210,6 +211,7 @@ def add_bulk_credits(
         count=count,
         total=amount * count,
         created_by=by,
+        run_id=run_id,
     )
     claim.record(batch, _bulk_fingerprint(chosen, amount, date, reason, note, auto_apply))
     return batch

@@ -38,8 +38,9 @@ from billing_site.permissions import permission_required
 from billing_site.web import add_service_errors, page_or_partial, picker, see_other, wants_partial
 from customers.filters import tag_suggestions
 from customers.services import customer_choices, customer_or_none
+from runs.models import Run
 
-from . import services
+from . import bulk_run, services
 from .forms import (
     AGAIN_LABEL,
     CONFIRM_ABOVE,
@@ -234,6 +235,9 @@ def credit_bulk(request: HttpRequest) -> HttpResponse:
             form.add_error(None, selection.error or NOBODY_CHOSEN)
         if form.is_valid():
             batch, twin, question = _create_batch(request, form, selection)
+            if isinstance(batch, Run):
+                messages.success(request, f"{batch.title}: started in the background. This page follows it.")
+                return see_other(request, batch.get_absolute_url())
             if batch is not None:
                 messages.success(
                     request,
@@ -259,7 +263,7 @@ def credit_bulk(request: HttpRequest) -> HttpResponse:
 
 def _create_batch(
     request: HttpRequest, form: BulkCreditForm, selection: Selection
-) -> tuple[CreditBatch | None, CreditBatch | None, dict | None]:
+) -> tuple[CreditBatch | Run | None, CreditBatch | None, dict | None]:
     """The new (or, for a repeated key, the first) batch; or None with the errors on the form, the twin that stopped
     it, or the question to ask first (count, amount, total and the confirmation that says yes to them)."""
     fields = form.cleaned_data
@@ -296,6 +300,21 @@ def _create_batch(
         question = {"count": count, "amount": fields["amount"], "total": fields["amount"] * count}
         return None, None, {**question, "confirmation": confirmation}
     try:
+        if bulk_run.in_background(count):
+            return (
+                bulk_run.start_bulk_credit_run(
+                    selection.for_service,
+                    fields["amount"],
+                    date=fields["date"],
+                    reason=fields["reason"],
+                    note=fields["note"],
+                    auto_apply=fields["auto_apply"],
+                    idempotency_key=fields["idempotency_key"],
+                    by=request.user,
+                ),
+                None,
+                None,
+            )
         batch = services.add_bulk_credits(
             selection.for_service,
             fields["amount"],
@@ -362,7 +381,9 @@ def _filtered_credits(request: HttpRequest) -> tuple[CreditFilter, QuerySet[Cred
 def credit_list(request: HttpRequest) -> HttpResponse:
     filterset, credits = _filtered_credits(request)
     table = _table(request, CreditTable(credits.select_related("customer", "created_by")))
-    context = {"filter": filterset, "table": table, "export_query": request.GET.urlencode()}
+    context = {"filter": filterset, "table": table, "export_query": request.GET.urlencode(), "run": None}
+    if filterset.is_valid() and filterset.form.cleaned_data.get("run") and not wants_partial(request):
+        context["run"] = Run.objects.defer("items").filter(pk=filterset.form.cleaned_data["run"]).first()
     return render(request, page_or_partial(request, "credits/list.html", "table"), context)
 
 

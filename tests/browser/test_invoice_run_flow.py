@@ -60,6 +60,4 @@ def test_group_actions_create_invoices_and_watch_the_run(
     expect(table).to_contain_text("Amy Parent")
     expect(table).to_contain_text("Ben Parent")
     screenshot(page, "invoice-run-4-invoices")
-    assert sorted(Invoice.objects.values_list("customer__name", "credited")) == [
-        ("Amy Parent", 50), ("Ben Parent", 0)
-    ]
+    assert sorted(Invoice.objects.values_list("customer__name", "credited")) == [("Amy Parent", 50), ("Ben Parent", 0)]

@@ -3,6 +3,7 @@ chunks, each customer invoiced exactly once with auto-apply as for a single invo
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -11,10 +12,12 @@ from django.db.models import Sum
 
 from billing.invoice_run import start_invoice_run
 from billing.models import Invoice
+from credits import bulk_run
 from credits import services as credits
-from credits.models import CreditAssignment
+from credits.models import Credit, CreditAssignment, CreditBatch
 from runs import services as runs
 from runs.models import Chunk, Problem, Run, Status
+from tests.conftest import logged_in
 from tests.factories import CustomerFactory
 
 D = Decimal
@@ -136,3 +139,37 @@ def test_credit_is_applied_once_per_customer(run_worker, manager):
     applied = CreditAssignment.objects.filter(invoice__run=run).aggregate(total=Sum("amount"))["total"]
     assert applied == D("600.00")
     assert Invoice.objects.filter(run=run).count() == 6
+
+
+def test_a_bulk_credit_above_the_threshold_runs_in_the_background(run_worker, manager, settings, monkeypatch):
+    """Above settings.BULK_CREDITS_IN_BACKGROUND_ABOVE the Create of Add Bulk Credits starts a Run (here the
+    threshold is lowered to 3, the chunks to 2 customers)."""
+    settings.BULK_CREDITS_IN_BACKGROUND_ABOVE = 3
+    monkeypatch.setattr(bulk_run, "CHUNK_SIZE", 2)
+    people = [CustomerFactory(name=f"Skater {i}", tags=["Ice"]) for i in range(5)]
+    client = logged_in(manager)
+    data = {
+        "all_matching": "1",
+        "tag": "Ice",
+        "amount": "7.50",
+        "date": "2026-11-30",
+        "reason": "goodwill",
+        "note": "Rink closed",
+        "auto_apply": "on",
+        "expected_count": "5",
+        "idempotency_key": uuid.uuid4().hex,
+    }
+    response = client.post("/billing/credits/bulk/", data)
+    run = Run.objects.get()
+    assert response.status_code == 303 and response["Location"] == run.get_absolute_url()
+    assert not Credit.objects.exists(), "nothing is credited before a worker takes the run"
+
+    run_worker()
+
+    run.refresh_from_db()
+    assert run.status == Status.DONE
+    assert sorted(Credit.objects.values_list("customer_id", flat=True)) == [p.pk for p in people]
+    assert list(CreditBatch.objects.filter(run=run).order_by("id").values_list("count", flat=True)) == [2, 2, 1]
+    assert Credit.objects.aggregate(total=Sum("amount"))["total"] == D("37.50")
+    listed = client.get(f"/billing/credits/?run={run.pk}").content.decode()
+    assert "Showing the credits added by" in listed and listed.count("Skater ") >= 5
