@@ -171,7 +171,7 @@
     form.querySelectorAll("input[data-all-matching]:not([disabled])").forEach(function (input) {
       params.append(input.name, input.value);
     });
-    var action = (event.submitter && event.submitter.formAction) || form.action;
+    var action = (event.submitter && event.submitter.getAttribute("formaction")) || form.action;
     window.location.assign(action + "?" + params.toString());
   });
 
