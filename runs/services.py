@@ -152,7 +152,7 @@ def _do_next_chunk(run_id: int) -> bool:
         )
         if chunk is None:
             return False
-        run = Run.objects.get(pk=run_id)
+        run = Run.objects.select_related("created_by").defer("items").get(pk=run_id)
         ids = list(Run.objects.filter(pk=run_id).values_list(f"items__{chunk.first}_{chunk.last + 1}", flat=True).get())
         try:
             with transaction.atomic():
