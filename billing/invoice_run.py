@@ -27,9 +27,9 @@ from runs.services import ChunkResult, start_run
 from . import settlement
 from .services import _check_dates, _check_lines, create_invoices
 
-# Customers per chunk: big enough that the set-based engine pays off, small enough that the bar moves within a
-# second or two and a retried chunk repeats little.
-CHUNK_SIZE = 250
+# Customers per chunk: big enough that the set-based engine pays off (250 cost ~1 ms a customer, 1,000 ~0.5 ms: as
+# much as one statement for all), small enough that the bar moves within a second and a retried chunk repeats little.
+CHUNK_SIZE = 1000
 DELETED = "This customer was deleted before the run reached them: no invoice was raised."
 
 

@@ -237,6 +237,7 @@ if HTTPS:
 RUNS_STALLED_AFTER_SECONDS = int(os.environ.get("RUNS_STALLED_AFTER_SECONDS", "30"))
 PROCRASTINATE_WORKER_DEFAULTS = {
     "delete_jobs": "successful",  # a finished job's record is the Run, not the queue's row
+    "fetch_job_polling_interval": 1,  # new jobs wake a worker at once (LISTEN/NOTIFY); this is the safety net
     "update_heartbeat_interval": max(1, RUNS_STALLED_AFTER_SECONDS // 6),
     "stalled_worker_timeout": RUNS_STALLED_AFTER_SECONDS,
 }
