@@ -31,14 +31,30 @@ FIRST_PROGRESS_SECONDS = 2.0
 MEMORY_GROWTH = 1.25  # "flat": 10× the customers may cost at most this much more peak memory
 
 
+def _registered() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM procrastinate_workers WHERE last_heartbeat > now() - interval '30 seconds'"
+        )
+        return cursor.fetchone()[0]
+
+
 def _workers(n: int, url: str) -> list[subprocess.Popen]:
-    env = {**os.environ, "DATABASE_URL": url, "DJANGO_DEBUG": "0"}
+    """n worker processes, waiting for work as in production: started, registered and listening before a run starts."""
+    env = {**os.environ, "DATABASE_URL": url}
     command = [sys.executable, "manage.py", "procrastinate", "worker"]
+    before = _registered()
     started = [
         subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for _ in range(n)
     ]
-    time.sleep(3)  # Django starts, the worker registers and listens: a worker waiting for work, as in production
+    deadline = time.monotonic() + 120
+    while _registered() < before + n:
+        assert time.monotonic() < deadline, "the workers did not start"
+        time.sleep(0.2)
+    time.sleep(1)  # a worker registers just before it listens
     return started
 
 
