@@ -299,23 +299,10 @@ def _create_batch(
     if (count > CONFIRM_ABOVE or fields["confirmed"]) and fields["confirmed"] != confirmation:
         question = {"count": count, "amount": fields["amount"], "total": fields["amount"] * count}
         return None, None, {**question, "confirmation": confirmation}
+    # Instant and all or nothing; above BULK_CREDITS_IN_BACKGROUND_ABOVE customers, a Run with a progress bar.
+    create = bulk_run.start_bulk_credit_run if bulk_run.in_background(count) else services.add_bulk_credits
     try:
-        if bulk_run.in_background(count):
-            return (
-                bulk_run.start_bulk_credit_run(
-                    selection.for_service,
-                    fields["amount"],
-                    date=fields["date"],
-                    reason=fields["reason"],
-                    note=fields["note"],
-                    auto_apply=fields["auto_apply"],
-                    idempotency_key=fields["idempotency_key"],
-                    by=request.user,
-                ),
-                None,
-                None,
-            )
-        batch = services.add_bulk_credits(
+        batch = create(
             selection.for_service,
             fields["amount"],
             date=fields["date"],
