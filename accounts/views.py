@@ -151,12 +151,14 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     can_group = request.user.has_perm("credits.add_creditbatch") or request.user.has_perms(
         ["runs.add_run", "billing.add_invoice"]
     )
+    params = _filter_params(filterset)
     customers = _from_cursor(request, filterset.qs)
-    table = CustomerTable(filterset.qs if customers is None else customers, exclude=() if can_group else ("select",))
+    table = CustomerTable(
+        filterset.qs if customers is None else customers, exclude=() if can_group else ("select",), searched=params["q"]
+    )
     paginator = LazyPaginator if customers is None else _FromCursor
     RequestConfig(request, paginate={"paginator_class": paginator, "per_page": PER_PAGE}).configure(table)
     _add_balances(table)
-    params = _filter_params(filterset)
     context = {
         "filter": filterset,
         "table": table,

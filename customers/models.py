@@ -6,8 +6,25 @@ import pghistory
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
-from django.db.models.functions import Upper
+from django.db.models import F, OrderBy, Value
+from django.db.models.functions import Concat, Upper
 from django.urls import reverse
+
+TRIGRAM = 3  # the shortest search the trigram indexes can look up (pg_trgm reads three characters at a time)
+
+
+def name_order(searched: str = "", *, descending: bool = False) -> tuple[OrderBy, OrderBy]:
+    """Customers by name, then id; after a search long enough for the trigram indexes, sorted from its matches.
+
+    Given ORDER BY name, id LIMIT 26, PostgreSQL walks the (name, id) index and filters when it expects more than a few
+    hundred matches, as if they were spread evenly through the alphabet. A name's are not: every "Matthew …" sits under
+    M, and the walk reads half the table to show them ("Matthew Campbell" 130 ms, "Zoe" 330 ms on 100,000 customers).
+    The name as an expression (name || '': the same text, so the same order) is in no index, so PostgreSQL collects the
+    matches through the trigram indexes and sorts them (8-13 ms): at most what counting the matches costs, which the
+    Django admin does on every search. Shorter text has no trigram to look up and matches everywhere: the walk is quick.
+    """
+    name = Concat(F("name"), Value("")) if len(searched.strip()) >= TRIGRAM else F("name")
+    return (name.desc(), F("id").desc()) if descending else (name.asc(), F("id").asc())
 
 
 class CustomerQuerySet(models.QuerySet):

@@ -153,6 +153,27 @@ class TestList:
         assert names({}) == ["Alice", "Bob", "Carol"]
         assert names({"sort": "-name"}) == ["Carol", "Bob", "Alice"]
 
+    @pytest.mark.parametrize("query", ["an", "ann", "Ann "])
+    def test_a_search_lists_its_matches_in_the_lists_order_both_ways(self, client, staff, query):
+        """A search long enough for the trigram indexes is sorted from its matches (customers.models.name_order), in
+        the order the list has without one: PostgreSQL's order of names, then the id for the same name."""
+        for name in ["ann Zed", "Ann Lee", "Ann Lee", "Élise Ann", "Anne Bo", "bob Annan", "Zoe Ann", "Carl Other"]:
+            CustomerFactory(name=name)
+        client.force_login(staff)
+
+        def rows(params):
+            return [
+                (row.record.name, row.record.pk)
+                for row in client.get(self.url, params).context["table"].page.object_list
+            ]
+
+        everyone = [row for row in rows({}) if "ann" in row[0].lower()]
+        assert len(everyone) == 7
+        assert rows({"q": query}) == everyone
+        assert rows({"q": query, "sort": "-name"}) == everyone[::-1]
+        picked = [(customer.name, customer.pk) for customer in services.customer_choices(query, None)]
+        assert picked == everyone
+
     def test_it_pages_without_counting_the_table(self, client, staff, django_assert_max_num_queries):
         for n in range(27):
             CustomerFactory(name=f"Customer {n:02d}")
