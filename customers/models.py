@@ -6,8 +6,8 @@ import pghistory
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
-from django.db.models import F, OrderBy, Value
-from django.db.models.functions import Concat, Upper
+from django.db.models import F, Func, OrderBy
+from django.db.models.functions import Upper
 from django.urls import reverse
 
 TRIGRAM = 3  # the shortest search the trigram indexes can look up (pg_trgm reads three characters at a time)
@@ -24,13 +24,23 @@ def name_order(searched: str = "", *, descending: bool = False) -> tuple[OrderBy
     Django admin does on every search. The price is paid by text found nearly everywhere, where the walk stopped early:
     a surname 4 -> ~20 ms, an email's domain 1 -> ~150 ms. Shorter text has no trigram to look up: it still walks.
     """
-    name = Concat(F("name"), Value("")) if len(searched.strip()) >= TRIGRAM else F("name")
+    name = Func(F("name"), template="(%(expressions)s || '')") if len(searched.strip()) >= TRIGRAM else F("name")
     return (name.desc(), F("id").desc()) if descending else (name.asc(), F("id").asc())
 
 
-def searched_text() -> Concat:
-    """Name, email and phone as one text, for the trigram index that a search looks up once instead of three times."""
-    return Concat("name", Value(" "), "email", Value(" "), "phone", output_field=models.TextField())
+def searched_text() -> Func:
+    """Name, email and phone as one text, for the trigram index that a search looks up once instead of three times.
+
+    Written as SQL's || (the columns are never NULL): Concat's COALESCE and casts cost the ORM twice the time to build
+    a search's query."""
+    return Func(
+        F("name"),
+        F("email"),
+        F("phone"),
+        template="(%(expressions)s)",
+        arg_joiner=" || ' ' || ",
+        output_field=models.TextField(),
+    )
 
 
 class CustomerQuerySet(models.QuerySet):

@@ -21,13 +21,13 @@ class Migration(migrations.Migration):
             index=django.contrib.postgres.indexes.GinIndex(
                 django.contrib.postgres.indexes.OpClass(
                     django.db.models.functions.text.Upper(
-                        django.db.models.functions.text.Concat(
-                            "name",
-                            models.Value(" "),
-                            "email",
-                            models.Value(" "),
-                            "phone",
+                        models.Func(
+                            models.F("name"),
+                            models.F("email"),
+                            models.F("phone"),
+                            arg_joiner=" || ' ' || ",
                             output_field=models.TextField(),
+                            template="(%(expressions)s)",
                         )
                     ),
                     name="gin_trgm_ops",
