@@ -93,7 +93,7 @@ class ModelBackend(backends.ModelBackend):
             return None
         groups = user.groups.all()  # no query: the manager's queryset, filled as prefetch_related fills it
         roles = zip(user.role_ids, user.role_names, strict=True)
-        groups._result_cache = [Group.from_db("default", ["id", "name"], role) for role in roles]
+        groups._result_cache = [Group.from_db(user._state.db, ["id", "name"], role) for role in roles]
         groups._prefetch_done = True
         user._prefetched_objects_cache = {"groups": groups}
         if not user.is_superuser:  # a superuser may do everything: Django answers without reading permissions
