@@ -37,8 +37,8 @@ def searched_text() -> Func:
         F("name"),
         F("email"),
         F("phone"),
+        arg_joiner=" || ' ' || ",  # in the order the migration writes them: the autodetector compares them in order
         template="(%(expressions)s)",
-        arg_joiner=" || ' ' || ",
         output_field=models.TextField(),
     )
 
