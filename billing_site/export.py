@@ -49,7 +49,7 @@ def labelled(field: str, choices: Sequence[tuple[str, str]]) -> Case:
 
 def _header(columns: Sequence[Column]) -> bytes:
     line = io.StringIO()
-    csv.writer(line).writerow([header for header, _ in columns])
+    csv.writer(line, lineterminator="\n").writerow([header for header, _ in columns])
     return line.getvalue().encode()
 
 
