@@ -12,8 +12,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import CharField, QuerySet, Sum, Value
+from django.db.models.functions import Cast, Coalesce, Concat, TruncDate
 from django.http import (
     Http404,
     HttpRequest,
@@ -29,7 +29,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_tables2 import RequestConfig
 from django_tables2.paginators import LazyPaginator
 
-from billing.models import Invoice, InvoiceStatus
+from billing.models import Invoice, InvoiceStatus, PaymentMethod
 from billing_site.export import csv_response, defused, labelled
 from billing_site.history import history
 from billing_site.money import ZERO, format_money, parse_amount
@@ -402,6 +402,27 @@ def credit_export(request: HttpRequest) -> HttpResponse:
     return csv_response(credits.order_by(*order, "-id"), EXPORT_COLUMNS, name="credits")
 
 
+REFUND_COLUMNS = [
+    ("Date", "date"),
+    ("Credit", Concat(Value("Credit #"), Cast("credit_id", CharField()), output_field=CharField())),
+    ("Customer", defused("credit__customer__name")),
+    ("Amount", "amount"),
+    ("Method", labelled("method", PaymentMethod.choices)),
+    ("Note", defused("note")),
+    ("Refunded by", defused(Coalesce("created_by__username", Value("")))),
+    ("Reversed on", TruncDate("reversed_at")),
+    ("Reversal reason", defused("reversal_reason")),
+]
+
+
+@require_GET
+@permission_required("credits.view_refund")
+def refund_export(request: HttpRequest) -> HttpResponse:
+    """Billing › Refunds as CSV: the day chosen, or every refund, reversed ones with when and why."""
+    refunds, _ = _refunds_on(request)
+    return csv_response(refunds, REFUND_COLUMNS, name="refunds")
+
+
 # A credit's page: Details, Assignments, History ---------------------------------------------
 
 
@@ -645,18 +666,25 @@ def refund_reverse(request: HttpRequest, pk: int, refund_pk: int) -> HttpRespons
     return render(request, page_or_partial(request, "credits/refund_reverse.html", "form"), context, status=status)
 
 
-@vary_on_headers("HX-Request")
-@require_GET
-@permission_required("credits.view_refund")
-def refund_list(request: HttpRequest) -> HttpResponse:
-    """Billing › Payments › Refunds: the money paid out, newest first, to reconcile the day's money out."""
-    refunds = Refund.objects.select_related("credit__customer", "created_by", "reversed_by").order_by("-date", "-id")
+def _refunds_on(request: HttpRequest) -> tuple[QuerySet[Refund], str]:
+    """The refunds of the day chosen (all of them without one), newest first, and the day as typed if it reads."""
+    refunds = Refund.objects.order_by("-date", "-id")
     day = request.GET.get("date") or ""
     if day:
         try:
             refunds = refunds.filter(date=datetime.date.fromisoformat(day))
         except ValueError:
             day = ""
+    return refunds, day
+
+
+@vary_on_headers("HX-Request")
+@require_GET
+@permission_required("credits.view_refund")
+def refund_list(request: HttpRequest) -> HttpResponse:
+    """Billing › Payments › Refunds: the money paid out, newest first, to reconcile the day's money out."""
+    refunds, day = _refunds_on(request)
+    refunds = refunds.select_related("credit__customer", "created_by", "reversed_by")
     table = _table(request, RefundTable(refunds))
     out = refunds.filter(reversed_at=None).aggregate(total=Sum("amount"))["total"] or ZERO
     context = {"table": table, "day": day, "out": out}
