@@ -6,6 +6,7 @@ applies credit through the credits service.
 
 from __future__ import annotations
 
+import json
 from urllib.parse import urlencode
 
 from django import forms
@@ -105,7 +106,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     ]
     context = {
         "o": numbers,
-        "chart": _chart_data(numbers),
+        "chart_json": json.dumps(_chart_data(numbers)),
         "issued_rows": issued_rows,
         "reason_totals": [numbers.issued_by(code) for code, _ in numbers.reasons],
         "issued_total": sum((row[2] for row in issued_rows), ZERO),

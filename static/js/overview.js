@@ -1,4 +1,4 @@
-// Overview: draws the two charts with Chart.js from the figures the page carries (#overview-data, the same figures
+// Overview: draws the two charts with Chart.js from the figures the page carries (#overview-data's data-chart, the same figures
 // as the tables beside the charts). Clicking a bar opens the list it summarises.
 (function () {
   "use strict";
@@ -29,7 +29,7 @@
   function draw() {
     var source = document.getElementById("overview-data");
     if (!source || typeof window.Chart === "undefined") return;
-    var data = JSON.parse(source.textContent);
+    var data = JSON.parse(source.dataset.chart);
     currency = data.currency;
     var axis = { ticks: { callback: function (value) { return money(value); } }, beginAtZero: true };
     var tooltip = { callbacks: { label: function (item) { return item.dataset.label + ": " + money(item.raw); } } };

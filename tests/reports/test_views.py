@@ -72,7 +72,7 @@ def test_it_shows_the_figures_and_its_charts_data_matches_its_tables(staff_clien
     figures = {f.one(class_="label").text: f.one(class_="value").text for f in page.find_all(class_="figure")}
     assert figures["Outstanding"] == "£200.00" and figures["Overdue"] == "£120.00"
     assert figures["Available credit"] == "£35.00"
-    data = json.loads(page.one("script", id="overview-data").text)
+    data = json.loads(page.one(id="overview-data")["data-chart"])
 
     issued = page.one("table", id="issued-table")
     headings = [cell.text for cell in issued.find_all("th", scope="col")][1:-1]
