@@ -36,6 +36,8 @@ class CreditSummary(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["month", "reason"], name="credit_summary_key")]
+        # Who may see the Overview (both staff roles: credits.roles); it lives on the summary the Overview reads.
+        permissions = [("view_overview", "Can see the Overview")]
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} {self.reason}: {self.issued} issued, {self.remaining} remaining"

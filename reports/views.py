@@ -93,7 +93,7 @@ def _chart_data(overview: figures.Overview) -> dict:
 
 
 @require_GET
-@permission_required("credits.view_credit")
+@permission_required("reports.view_overview")
 def overview(request: HttpRequest) -> HttpResponse:
     numbers = figures.overview()
     issued_rows = [
