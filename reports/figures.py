@@ -138,7 +138,7 @@ def unapplied_credits(days: int = 0) -> QuerySet[Credit]:
     return Credit.objects.unapplied(days=days)
 
 
-def _oldest_per_customer(days: int) -> QuerySet[Credit]:
+def oldest_per_customer(days: int) -> QuerySet[Credit]:
     """Each listed customer's oldest unapplied credit: one row per customer, in the order they are listed."""
     older = Credit.objects.filter(customer_id=OuterRef("customer_id"), remaining__gt=0, auto_apply=True).filter(
         Q(date__lt=OuterRef("date")) | Q(date=OuterRef("date"), id__lt=OuterRef("id"))
@@ -174,7 +174,7 @@ def unapplied_page(days: int, *, after: str = "", size: int = 25) -> tuple[list[
     """A page of the unapplied report, customers whose credit has sat longest first; and the next page's `after`.
 
     Keyset paging over the partial index of unapplied credits (date, id): a page costs the same at any depth."""
-    oldest = _oldest_per_customer(days)
+    oldest = oldest_per_customer(days)
     start = _keyset(after)
     if start is not None:
         oldest = oldest.filter(Q(date__gt=start[0]) | Q(date=start[0], id__gt=start[1]))
@@ -212,7 +212,7 @@ def unapplied_page(days: int, *, after: str = "", size: int = 25) -> tuple[list[
 
 def unapplied_customer_ids(days: int) -> list[int]:
     """Every listed customer, in the report's order (for Apply oldest first for all listed)."""
-    return list(_oldest_per_customer(days).values_list("customer_id", flat=True))
+    return list(oldest_per_customer(days).values_list("customer_id", flat=True))
 
 
 def unapplied_totals(days: int) -> dict:

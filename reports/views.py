@@ -13,8 +13,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, OuterRef, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, OuterRef, Subquery, Sum
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -201,35 +200,29 @@ def unapplied_apply_all(request: HttpRequest) -> HttpResponse:
 @require_GET
 @permission_required("credits.view_credit")
 def unapplied_export(request: HttpRequest) -> HttpResponse:
-    """The report's customers as CSV, every one of them, in its order."""
+    """The report's customers as CSV, every one of them, in its order: its query walks the unapplied credits' index
+    oldest first, so the rows stream from the start instead of after a sort of every customer."""
     _, days = _days(request)
-    oldest = figures.unapplied_credits(days).filter(customer_id=OuterRef("pk"))
+    per_customer = {"customer_id": OuterRef("customer_id")}
     credit = (
-        Credit.objects.filter(customer_id=OuterRef("pk"), remaining__gt=0, auto_apply=True)
+        Credit.objects.filter(**per_customer, remaining__gt=0, auto_apply=True)
         .order_by()
         .values("customer_id")
         .annotate(total=Sum("remaining"))
         .values("total")
     )
-    invoices = (
-        Invoice.objects.filter(customer_id=OuterRef("pk"), status__in=OPEN_STATUSES).order_by().values("customer_id")
-    )
-    customers = (
-        Customer.objects.filter(pk__in=figures.unapplied_credits(days).values("customer_id"))
-        .annotate(
-            oldest=Subquery(oldest.order_by("date", "id").values("date")[:1]),
-            credit=Coalesce(Subquery(credit), Value(ZERO)),
-            open_invoices=Subquery(invoices.annotate(n=Count("id")).values("n")),
-            owed=Subquery(invoices.annotate(total=Sum("outstanding")).values("total")),
-        )
-        .order_by("oldest", "pk")
+    invoices = Invoice.objects.filter(**per_customer, status__in=OPEN_STATUSES).order_by().values("customer_id")
+    rows = figures.oldest_per_customer(days).annotate(
+        credit=Subquery(credit),
+        open_invoices=Subquery(invoices.annotate(n=Count("id")).values("n")),
+        owed=Subquery(invoices.annotate(total=Sum("outstanding")).values("total")),
     )
     columns = [
-        ("Customer", defused("name")),
-        ("Email", defused("email")),
-        ("Oldest unapplied credit", "oldest"),
+        ("Customer", defused("customer__name")),
+        ("Email", defused("customer__email")),
+        ("Oldest unapplied credit", "date"),
         ("Credit to apply", "credit"),
         ("Open invoices", "open_invoices"),
         ("Outstanding", "owed"),
     ]
-    return csv_response(customers, columns, name="unapplied-credits")
+    return csv_response(rows, columns, name="unapplied-credits")
