@@ -138,6 +138,12 @@ def unapplied_credits(days: int = 0) -> QuerySet[Credit]:
     return Credit.objects.unapplied(days=days)
 
 
+def oldest_unapplied() -> datetime.date | None:
+    """The payment date of the oldest auto-apply credit left unused while its customer has open invoices (one step
+    along the partial index of unapplied credits), or None."""
+    return unapplied_credits().order_by("date", "id").values_list("date", flat=True).first()
+
+
 def oldest_per_customer(days: int) -> QuerySet[Credit]:
     """Each listed customer's oldest unapplied credit: one row per customer, in the order they are listed."""
     older = Credit.objects.filter(customer_id=OuterRef("customer_id"), remaining__gt=0, auto_apply=True).filter(

@@ -111,6 +111,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         "issued_total": sum((row[2] for row in issued_rows), ZERO),
         "age_rows": [(label, value, _invoices_url(key)) for key, label, value in numbers.ages],
         "unapplied_url": reverse("reports:unapplied"),
+        "oldest_unapplied": figures.oldest_unapplied(),
     }
     return render(request, "reports/overview.html", context)
 

@@ -66,13 +66,14 @@ def test_it_shows_the_figures_and_its_charts_data_matches_its_tables(staff_clien
     invoice_for(amy, "120.00", issue_date=days_ago(50), due_date=days_ago(40))  # 31–60 days past due
     invoice_for(amy, "80.00", issue_date=days_ago(2), due_date=days_ago(2) + datetime.timedelta(days=30))
     credit_for(amy, "25.00", reason="goodwill", by=staff)
-    credit_for(amy, "10.00", reason="cancelled_class", date=days_ago(70), by=staff)
+    credit_for(amy, "10.00", reason="cancelled_class", date=days_ago(70), auto_apply=True, by=staff)
     response = staff_client.get(reverse("reports:overview"))
     assert response.status_code == 200
     page = parse(response)
     figures = {f.one(class_="label").text: f.one(class_="value").text for f in page.find_all(class_="figure")}
     assert figures["Outstanding"] == "£200.00" and figures["Overdue"] == "£120.00"
     assert figures["Available credit"] == "£35.00"
+    assert figures["Unapplied credit"] == f"since {days_ago(70):%-d %b %Y}"  # Amy's cancelled class, 70 days ago
     data = json.loads(page.one(id="overview-data")["data-chart"])
 
     issued = page.one("table", id="issued-table")
