@@ -16,8 +16,10 @@ from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.db.models import (
     BooleanField,
+    CharField,
     DecimalField,
     F,
+    Func,
     OuterRef,
     QuerySet,
     Subquery,
@@ -42,6 +44,7 @@ from django_tables2 import LazyPaginator, RequestConfig
 
 from billing.filters import CustomerListFilter
 from billing.models import OPEN_STATUSES, Invoice
+from billing_site.export import csv_response, defused
 from billing_site.history import history
 from billing_site.money import DECIMAL_PLACES, MAX_DIGITS
 from billing_site.permissions import permission_required
@@ -186,6 +189,24 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     if wants_partial(request):
         return render(request, "customers/list.html#table", context)
     return render(request, "customers/list.html", {**context, "tag_suggestions": tag_suggestions()})
+
+
+CUSTOMER_COLUMNS = [
+    ("Name", defused("name")),
+    ("Email", defused("email")),
+    ("Phone", defused("phone")),
+    ("Class tags", defused(Func(F("tags"), Value("; "), function="array_to_string", output_field=CharField()))),
+    ("Outstanding", "outstanding_total"),
+    ("Available credit", "available_credit"),
+]
+
+
+@require_GET
+@permission_required("customers.view_customer")
+def customer_export(request: HttpRequest) -> HttpResponse:
+    """The customers the list's search and filters choose, with their balances, as CSV (billing_site.export)."""
+    filterset = CustomerListFilter(request.GET, queryset=Customer.objects.active())
+    return csv_response(with_balances(filterset.qs.order_by("name", "pk")), CUSTOMER_COLUMNS, name="customers")
 
 
 @vary_on_headers("HX-Request")

@@ -64,7 +64,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--connections", type=int, default=int(os.environ.get("BENCH_CONNECTIONS") or 8), help="wrk connections"
     )
     parser.add_argument(
-        "--only", default="", help="comma-separated parts to run: writes, runs, pages, load, memory (default: all)"
+        "--only",
+        default="",
+        help="comma-separated parts to run: writes, runs, pages, load, memory, reports (default: all)",
     )
     parser.add_argument("--skip-load", action="store_true", help="no gunicorn/wrk throughput")
     parser.add_argument("--skip-memory", action="store_true", help="no peak-memory subprocesses")
@@ -255,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
         "Latency: in-process django.test.Client (force_login, DEBUG off, the whole middleware stack); "
         "throughput: gunicorn over loopback with wrk."
     )
-    parts = set(filter(None, args.only.split(","))) or {"writes", "runs", "pages", "load", "memory"}
+    parts = set(filter(None, args.only.split(","))) or {"writes", "runs", "pages", "load", "memory", "reports"}
     n = size.bulk_customers
     if "writes" in parts:
         say(f"Bulk writes for {n:,} customers ({args.repeat} runs each, rolled back)…")
@@ -283,6 +285,11 @@ def main(argv: list[str] | None = None) -> int:
     if "pages" in parts:
         say(f"Pages ({args.requests} requests each)…")
         rows += pages.measure(size, fx, args.requests)
+    if "reports" in parts:
+        from . import reports
+
+        say(f"Overview, unapplied report and CSV export ({args.requests} requests each)…")
+        rows += reports.measure(size, fx, args.requests)
     if "load" not in parts:
         pass
     elif args.skip_load:

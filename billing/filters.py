@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime
 import re
 
 import django_filters
 from django import forms
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from billing_site.ledger import today
 from customers.filters import CustomerFilter
 
 from .models import OPEN_STATUSES, Invoice, InvoiceStatus, Payment, PaymentMethod
@@ -48,10 +50,46 @@ class _InvoiceSearch(django_filters.FilterSet):
         return search_invoices(queryset, value, prefix=self.prefix)
 
 
+# How long past its due date an open invoice is (the Overview's chart, and this filter): (key, label, first day, last
+# day), None open-ended; "not yet due" keeps the buckets adding up to everything outstanding.
+AGES: list[tuple[str, str, int | None, int | None]] = [
+    ("not_due", "Not yet due", None, -1),
+    ("0-30", "0–30 days past due", 0, 30),
+    ("31-60", "31–60 days past due", 31, 60),
+    ("61-90", "61–90 days past due", 61, 90),
+    ("90+", "More than 90 days past due", 91, None),
+]
+
+
+PAST_DUE = ("overdue", "Past due", 1, None)
+
+
+def due_between(age: str, on: datetime.date) -> tuple[datetime.date | None, datetime.date | None]:
+    """The due dates (earliest, latest; None open-ended) of invoices `age` past due on the day `on`."""
+    _, _, first, last = next(bucket for bucket in [*AGES, PAST_DUE] if bucket[0] == age)
+    return (
+        on - datetime.timedelta(days=last) if last is not None else None,
+        on - datetime.timedelta(days=first) if first is not None else None,
+    )
+
+
 class InvoiceFilter(_InvoiceSearch):
     status = django_filters.ChoiceFilter(choices=InvoiceStatus.choices, empty_label="Any status", label="Status")
     # The invoices one invoice run raised: the run page's result link.
     run = django_filters.NumberFilter(field_name="run", widget=forms.HiddenInput)
+    age = django_filters.ChoiceFilter(
+        choices=[(key, label) for key, label, _, _ in [*AGES, PAST_DUE]],
+        method="filter_age",
+        empty_label="Any age",
+        label="Age",
+    )
+
+    def filter_age(self, queryset, name, value):
+        earliest, latest = due_between(value, today())
+        due = Q(due_date__gte=earliest) if earliest else Q()
+        if latest:
+            due &= Q(due_date__lte=latest)
+        return queryset.filter(due, status__in=OPEN_STATUSES)
 
     class Meta:
         model = Invoice

@@ -12,6 +12,8 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import CharField, Value
+from django.db.models.functions import Cast, Coalesce, Concat, Greatest, Length, LPad
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -21,6 +23,7 @@ from django_tables2 import RequestConfig
 from django_tables2.paginators import LazyPaginator
 
 from billing import services as billing
+from billing_site.export import csv_response, defused, labelled
 from billing_site.history import history
 from billing_site.ledger import today
 from billing_site.money import ZERO, format_money, parse_amount
@@ -36,7 +39,7 @@ from .filters import InvoiceFilter, PaymentFilter, search_invoices
 from .forms import InvoiceForm, InvoiceRunForm, PaymentForm, line_formset
 from .invoice_run import preview as start_preview
 from .invoice_run import start_invoice_run
-from .models import Invoice, InvoiceStatus, Payment
+from .models import Invoice, InvoiceStatus, Payment, PaymentMethod
 from .selection import Selection, read_selection
 from .tables import InvoiceTable, PaymentTable
 
@@ -80,6 +83,33 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
     if filters.is_valid() and filters.form.cleaned_data.get("run") and not wants_partial(request):
         context["run"] = Run.objects.defer("items").filter(pk=filters.form.cleaned_data["run"]).first()
     return _page(request, "billing/invoice_list.html", "table", context)
+
+
+def _invoice_number(prefix: str = "") -> Concat:
+    """INV-000123, as the pages write it (Invoice.display_number)."""
+    digits = Cast(f"{prefix}number", CharField())
+    return Concat(Value("INV-"), LPad(digits, Greatest(Value(6), Length(digits)), Value("0")), output_field=CharField())
+
+
+INVOICE_COLUMNS = [
+    ("Invoice", _invoice_number()),
+    ("Customer", defused("customer__name")),
+    ("Issue date", "issue_date"),
+    ("Due date", "due_date"),
+    ("Total", "total"),
+    ("Paid", "paid"),
+    ("Credited", "credited"),
+    ("Outstanding", "outstanding"),
+    ("Status", labelled("status", InvoiceStatus.choices)),
+]
+
+
+@require_GET
+@permission_required("billing.view_invoice")
+def invoice_export(request: HttpRequest) -> HttpResponse:
+    """The invoices the list's filters choose, as CSV (billing_site.export), newest first."""
+    invoices = InvoiceFilter(request.GET, queryset=Invoice.objects.all()).qs.order_by("-issue_date", "-id")
+    return csv_response(invoices, INVOICE_COLUMNS, name="invoices")
 
 
 @require_GET
@@ -244,6 +274,24 @@ def payment_list(request: HttpRequest) -> HttpResponse:
     table = PaymentTable(filters.qs)
     _paginate(request, table)
     return _page(request, "billing/payment_list.html", "table", {"filter": filters, "table": table})
+
+
+PAYMENT_COLUMNS = [
+    ("Date", "date"),
+    ("Invoice", _invoice_number("invoice__")),
+    ("Customer", defused("invoice__customer__name")),
+    ("Amount", "amount"),
+    ("Method", labelled("method", PaymentMethod.choices)),
+    ("Recorded by", defused(Coalesce("created_by__username", Value("")))),
+]
+
+
+@require_GET
+@permission_required("billing.view_payment")
+def payment_export(request: HttpRequest) -> HttpResponse:
+    """The payments the list's filters choose, as CSV, newest first."""
+    payments = PaymentFilter(request.GET, queryset=Payment.objects.all()).qs.order_by("-date", "-id")
+    return csv_response(payments, PAYMENT_COLUMNS, name="payments")
 
 
 def _invoice_choices(text: str, selected: Invoice | None) -> list[Invoice]:

@@ -11,7 +11,9 @@ def menu(request: HttpRequest) -> dict[str, str]:
     return {
         "menu_section": "customers"
         if namespace == "customers"
+        else "overview"
+        if match and match.url_name == "overview"
         else "billing"
-        if namespace in {"billing", "credits"}
+        if namespace in {"billing", "credits", "reports"}
         else ""
     }

@@ -35,3 +35,9 @@ class AmountField(forms.CharField):
             return parse_amount(text)
         except ValidationError as error:  # the message only: the form knows which field it is
             raise ValidationError(error.messages) from None
+
+
+class MonthInput(forms.TextInput):
+    """The browser's month picker: "2026-05"."""
+
+    input_type = "month"

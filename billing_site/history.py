@@ -33,6 +33,7 @@ ACTIONS = {
     "unassign_credit": "Assignment removed",
     "delete_credit": "Credit deleted",
     "apply_available_credit": "Available credit applied",
+    "apply_oldest_first": "Credit applied oldest first",
     "undo_batch": "Bulk batch undone",
     "refund_credit": "Credit refunded",
     "reverse_refund": "Refund reversed",

@@ -144,6 +144,7 @@ PERMISSION_WORDS = {
     "runs.view_run": "see background runs",
     "runs.change_run": "cancel background runs",
     "runs.add_run": "start background runs",
+    "reports.view_overview": "see the Overview",
 }
 # The group whose members the page names to ask, and what one of them is called.
 PERMISSION_ASK = ("Managers", "a manager")

@@ -12,6 +12,7 @@ urlpatterns = [
     path("accounts/password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/locked/", views.locked_logins, name="locked_logins"),
     path("accounts/password_change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    path("", include("reports.urls")),
     path("customers/", include("accounts.urls")),
     path("billing/runs/", include("runs.urls")),
     path("billing/", include("billing.urls")),

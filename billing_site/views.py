@@ -25,7 +25,7 @@ from billing_site.web import pk_or_none, see_other
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return HttpResponseRedirect(reverse("customers:list"))
+    return HttpResponseRedirect(reverse("reports:overview"))
 
 
 def _came_from(request: HttpRequest) -> str | None:

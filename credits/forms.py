@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import re
 from decimal import Decimal
 
@@ -11,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from billing.models import Invoice, PaymentMethod
-from billing_site.forms import AmountField, DateInput
+from billing_site.forms import AmountField, DateInput, MonthInput
 from customers.models import Customer
 from idempotency.forms import KeyedForm
 
@@ -171,10 +172,41 @@ class CreditFilter(django_filters.FilterSet):
     date_to = django_filters.DateFilter(field_name="date", lookup_expr="lte", label="To", widget=DateInput())
     # The credits a bulk credit run added (the run page's result link).
     run = django_filters.NumberFilter(field_name="batch__run", widget=forms.HiddenInput)
+    # The Overview's bars link here with a reason and a month ("2026-05").
+    month = django_filters.CharFilter(method="in_month", label="Month", widget=MonthInput())
+    unapplied = django_filters.BooleanFilter(
+        method="filter_unapplied", label="Unapplied while the customer has open invoices"
+    )
+    older_than = django_filters.NumberFilter(
+        method="filter_older_than", label="Unapplied for more than (days)", min_value=0, max_value=3660
+    )
 
     class Meta:
         model = Credit
         fields: list[str] = []
+
+    def in_month(self, queryset, name, value):
+        first = month_of(value)
+        if first is None:
+            return queryset
+        after = datetime.date(first.year + first.month // 12, first.month % 12 + 1, 1)
+        return queryset.filter(date__gte=first, date__lt=after)
+
+    def filter_unapplied(self, queryset, name, value):
+        if not value or self.form.cleaned_data.get("older_than") is not None:
+            return queryset  # "more than N days" says unapplied too, and filters itself
+        return queryset.unapplied()
+
+    def filter_older_than(self, queryset, name, value):
+        return queryset.unapplied(days=int(value))
+
+
+def month_of(text: str) -> datetime.date | None:
+    """The first day of the month typed as "2026-05", or None."""
+    try:
+        return datetime.date.fromisoformat(f"{text.strip()}-01")
+    except ValueError:
+        return None
 
 
 class RefundForm(KeyedForm):

@@ -18,7 +18,7 @@ from django.db import models
 from django.db.models import Case, F, Q, Value, When
 from django.urls import reverse
 
-from billing.models import PaymentMethod
+from billing.models import OPEN_STATUSES, Invoice, PaymentMethod
 from billing_site.money import MAX_AMOUNT, ZERO, MoneyField
 from billing_site.triggers import (
     BULK_DELETE_EVENT,
@@ -64,6 +64,18 @@ _CHECK_ASSIGNMENT = """
 class CreditQuerySet(models.QuerySet):
     def with_remaining(self) -> CreditQuerySet:
         return self.filter(remaining__gt=0)
+
+    def unapplied(self, *, days: int = 0, on: datetime.date | None = None) -> CreditQuerySet:
+        """Auto-apply credits with something left, at least `days` old on the day `on` (today), whose customer has
+        open invoices: credit that should have settled them. A credit with auto-apply off is kept for manual
+        assignment on purpose, so it is not "unapplied"."""
+        from django.utils import timezone
+
+        on = on or timezone.localdate()
+        has_open = models.Exists(
+            Invoice.objects.filter(customer_id=models.OuterRef("customer_id"), status__in=OPEN_STATUSES)
+        )
+        return self.filter(has_open, remaining__gt=0, auto_apply=True, date__lte=on - datetime.timedelta(days=days))
 
     def auto_applicable_for(self, customer) -> CreditQuerySet:
         """The customer's credits that auto-apply to invoices, oldest first."""

@@ -30,6 +30,7 @@ _BILLING_STAFF_PERMISSIONS = (
     "credits.view_creditbatch",
     "credits.view_refund",
     "runs.view_run",
+    "reports.view_overview",
 )
 
 # {group name: the permissions ("app_label.codename") it has, and no others}

@@ -21,4 +21,5 @@ urlpatterns = [
     path("credits/<int:pk>/refund/", views.credit_refund, name="refund"),
     path("credits/<int:pk>/refunds/<int:refund_pk>/reverse/", views.refund_reverse, name="refund_reverse"),
     path("refunds/", views.refund_list, name="refund_list"),
+    path("refunds/export/", views.refund_export, name="refund_export"),
 ]

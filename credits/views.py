@@ -6,20 +6,19 @@ service's ValidationError into errors next to the fields (status 422, nothing wr
 
 from __future__ import annotations
 
-import csv
 import datetime
 from decimal import Decimal
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet, Sum
+from django.db.models import CharField, QuerySet, Sum, Value
+from django.db.models.functions import Cast, Coalesce, Concat, TruncDate
 from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
     HttpResponseRedirect,
-    StreamingHttpResponse,
 )
 from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, reverse
@@ -30,8 +29,9 @@ from django.views.decorators.vary import vary_on_headers
 from django_tables2 import RequestConfig
 from django_tables2.paginators import LazyPaginator
 
-from billing.models import Invoice, InvoiceStatus
+from billing.models import Invoice, InvoiceStatus, PaymentMethod
 from billing.selection import Selection, read_selection
+from billing_site.export import csv_response, defused, labelled
 from billing_site.history import history
 from billing_site.money import ZERO, format_money, parse_amount
 from billing_site.permissions import permission_required
@@ -374,21 +374,6 @@ def credit_list(request: HttpRequest) -> HttpResponse:
     return render(request, page_or_partial(request, "credits/list.html", "table"), context)
 
 
-class _Echo:
-    """A file-like object whose write() hands the line back, for streaming csv."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def _cell(value: object) -> object:
-    """Keep spreadsheets from running a customer's name as a formula."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
-EXPORT_COLUMNS = ["Date", "Customer", "Amount", "Assigned", "Refunded", "Remaining", "Status", "Reason", "Created by"]
 EXPORT_SORTS = {
     "date": ("date", "id"),
     "customer": ("customer__name", "customer_id"),
@@ -400,54 +385,49 @@ EXPORT_SORTS = {
     "reason": ("reason",),
     "created_by": ("created_by__username",),
 }
+EXPORT_COLUMNS = [
+    ("Date", "date"),
+    ("Customer", defused("customer__name")),
+    ("Amount", "amount"),
+    ("Assigned", "assigned"),
+    ("Refunded", "refunded"),
+    ("Remaining", "remaining"),
+    ("Status", labelled("status", CreditStatus.choices)),
+    ("Reason", labelled("reason", Reason.choices)),
+    ("Created by", defused(Coalesce("created_by__username", Value("")))),
+]
 
 
 @require_GET
 @permission_required("credits.view_credit")
 def credit_export(request: HttpRequest) -> HttpResponse:
-    """The filtered credits as CSV, streamed in chunks so memory stays flat however many there are."""
+    """The filtered credits as CSV, in the page's order, streamed (billing_site.export)."""
     _, credits = _filtered_credits(request)
     sort = request.GET.get("sort", "-date")
     fields = EXPORT_SORTS.get(sort.lstrip("-"), ("date", "id"))
     order = [f"-{field}" if sort.startswith("-") else field for field in fields]
-    rows = (
-        credits.order_by(*order, "-id")
-        .values_list(
-            "date",
-            "customer__name",
-            "amount",
-            "assigned",
-            "refunded",
-            "remaining",
-            "status",
-            "reason",
-            "created_by__username",
-        )
-        .iterator(chunk_size=2000)
-    )
-    statuses, reasons = dict(CreditStatus.choices), dict(Reason.choices)
-    writer = csv.writer(_Echo())
+    return csv_response(credits.order_by(*order, "-id"), EXPORT_COLUMNS, name="credits")
 
-    def lines():
-        yield writer.writerow(EXPORT_COLUMNS)
-        for date, name, amount, assigned, refunded, remaining, status, reason, username in rows:
-            yield writer.writerow(
-                [
-                    date.isoformat(),
-                    _cell(name),
-                    amount,
-                    assigned,
-                    refunded,
-                    remaining,
-                    statuses[status],
-                    reasons[reason],
-                    _cell(username or ""),
-                ]
-            )
 
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="credits-{timezone.localdate().isoformat()}.csv"'
-    return response
+REFUND_COLUMNS = [
+    ("Date", "date"),
+    ("Credit", Concat(Value("Credit #"), Cast("credit_id", CharField()), output_field=CharField())),
+    ("Customer", defused("credit__customer__name")),
+    ("Amount", "amount"),
+    ("Method", labelled("method", PaymentMethod.choices)),
+    ("Note", defused("note")),
+    ("Refunded by", defused(Coalesce("created_by__username", Value("")))),
+    ("Reversed on", TruncDate("reversed_at")),
+    ("Reversal reason", defused("reversal_reason")),
+]
+
+
+@require_GET
+@permission_required("credits.view_refund")
+def refund_export(request: HttpRequest) -> HttpResponse:
+    """Billing › Refunds as CSV: the day chosen, or every refund, reversed ones with when and why."""
+    refunds, _ = _refunds_on(request)
+    return csv_response(refunds, REFUND_COLUMNS, name="refunds")
 
 
 # A credit's page: Details, Assignments, History ---------------------------------------------
@@ -693,18 +673,25 @@ def refund_reverse(request: HttpRequest, pk: int, refund_pk: int) -> HttpRespons
     return render(request, page_or_partial(request, "credits/refund_reverse.html", "form"), context, status=status)
 
 
-@vary_on_headers("HX-Request")
-@require_GET
-@permission_required("credits.view_refund")
-def refund_list(request: HttpRequest) -> HttpResponse:
-    """Billing › Payments › Refunds: the money paid out, newest first, to reconcile the day's money out."""
-    refunds = Refund.objects.select_related("credit__customer", "created_by", "reversed_by").order_by("-date", "-id")
+def _refunds_on(request: HttpRequest) -> tuple[QuerySet[Refund], str]:
+    """The refunds of the day chosen (all of them without one), newest first, and the day as typed if it reads."""
+    refunds = Refund.objects.order_by("-date", "-id")
     day = request.GET.get("date") or ""
     if day:
         try:
             refunds = refunds.filter(date=datetime.date.fromisoformat(day))
         except ValueError:
             day = ""
+    return refunds, day
+
+
+@vary_on_headers("HX-Request")
+@require_GET
+@permission_required("credits.view_refund")
+def refund_list(request: HttpRequest) -> HttpResponse:
+    """Billing › Payments › Refunds: the money paid out, newest first, to reconcile the day's money out."""
+    refunds, day = _refunds_on(request)
+    refunds = refunds.select_related("credit__customer", "created_by", "reversed_by")
     table = _table(request, RefundTable(refunds))
     out = refunds.filter(reversed_at=None).aggregate(total=Sum("amount"))["total"] or ZERO
     context = {"table": table, "day": day, "out": out}

@@ -44,7 +44,7 @@ def as_user(page, live_server):
         page.get_by_label("Username").fill(user.username)
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Log in").click()
-        page.wait_for_url(f"{live_server.url}/customers/**")
+        page.wait_for_url(f"{live_server.url}/overview/")
         return page
 
     return log_in

@@ -12,7 +12,7 @@ def test_it_opens_each_menu_with_its_toggle_and_remembers_it(
     page.get_by_role("button", name="Billing menu").click()
     billing_menu = page.locator("#menu-billing")
     assert billing_menu.is_visible()
-    page.get_by_role("link", name="Credits").click()
+    page.get_by_role("link", name="Credits", exact=True).click()
     assert page.locator("#menu-billing").is_visible()
     assert not page.locator("#menu-customers").is_visible()
     screenshot(page, "layout-billing-menu-open")

@@ -43,10 +43,10 @@ def test_staff_following_a_managers_link_are_told_whom_to_ask_and_go_back(
 def test_an_account_without_a_role_is_told_so_and_offered_the_home_page(
     as_user, maria, live_server, screenshot, assert_accessible
 ):
-    page = as_user(UserFactory(username="nora.new"))  # logging in lands on Customers, which needs a role
+    page = as_user(UserFactory(username="nora.new"))  # logging in lands on the Overview, which needs a role
     expect(page.get_by_role("heading", name="You can’t do that")).to_be_visible()
     expect(page.locator("main .lead")).to_have_text(
-        "Only Billing staff and Managers can see customers. Your account has no role yet: ask a manager (Maria Manager)."
+        "Only Billing staff and Managers can see the Overview. Your account has no role yet: ask a manager (Maria Manager)."
     )
     expect(page.get_by_role("link", name="Go to the home page")).to_have_attribute("href", "/")
     screenshot(page, "not-allowed-2-no-role")

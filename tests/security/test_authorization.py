@@ -22,6 +22,7 @@ from billing.models import Invoice, Payment
 from credits import services as credits
 from credits.models import Credit, CreditAssignment, CreditBatch
 from customers.models import Customer
+from reports import figures
 from tests.conftest import PASSWORD, logged_in
 from tests.page import parse
 from tests.security.conftest import assert_unchanged, db_snapshot, page_text
@@ -97,6 +98,15 @@ RULES: dict[str, Rule] = {
     "runs:list": Rule(("GET",), STAFF),
     "runs:detail": Rule(("GET",), STAFF),
     "runs:cancel": Rule(("POST",), MANAGERS),
+    "credits:refund_export": Rule(("GET",), STAFF),
+    "customers:export": Rule(("GET",), STAFF),
+    "billing:invoice_export": Rule(("GET",), STAFF),
+    "billing:payment_export": Rule(("GET",), STAFF),
+    "reports:overview": Rule(("GET",), STAFF),
+    "reports:unapplied": Rule(("GET",), STAFF),
+    "reports:unapplied_export": Rule(("GET",), STAFF),
+    "reports:unapplied_apply": Rule(("POST",), STAFF),
+    "reports:unapplied_apply_all": Rule(("GET", "POST"), STAFF),
 }
 
 
@@ -123,13 +133,22 @@ def url_for(name: str, w) -> str:
         return reverse(name, args=[w.credit.pk, w.assignment.pk])
     if name == "credits:refund":
         return reverse(name, args=[w.refunded_credit.pk])
+    if name == "reports:unapplied_apply":
+        return reverse(name, args=[w.amy.pk]) + "?days=0"
+    if name == "reports:unapplied_apply_all":
+        return reverse(name) + "?days=0"
     if name == "credits:refund_reverse":
         return reverse(name, args=[w.refunded_credit.pk, w.refund.pk])
     if name in {"runs:detail", "runs:cancel"}:
         return reverse(name, args=[w.run.pk])
     if name.startswith("credits:batch_"):
         return reverse(name, args=[w.batch.pk])
-    if name.startswith("customers:") and name not in {"customers:list", "customers:add", "customers:matching"}:
+    if name.startswith("customers:") and name not in {
+        "customers:list",
+        "customers:add",
+        "customers:matching",
+        "customers:export",
+    }:
         return reverse(name, args=[w.amy.pk])
     if name in {
         "billing:invoice_detail",
@@ -176,6 +195,11 @@ def valid_post(name: str, w) -> dict:
         "locked_logins": lambda: {"attempt": w.locked.pk},
         "billing:invoice_run": lambda: invoice_run_form(w.superuser, w.ben),
         "runs:cancel": lambda: {},
+        "reports:unapplied_apply": lambda: {},
+        "reports:unapplied_apply_all": lambda: {
+            "idempotency_key": uuid.uuid4().hex,
+            "expected": figures.unapplied_totals(0)["customers"],
+        },
     }[name]()
 
 
@@ -230,7 +254,7 @@ def test_anonymous_visitors_are_sent_to_log_in(world, name):
 @pytest.mark.parametrize("name", sorted(RULES))
 def test_each_role_gets_exactly_what_product_md_allows(world, name):
     rule, url = RULES[name], url_for(name, world)
-    if name == "billing:invoice_apply_credit":
+    if name in {"billing:invoice_apply_credit", "reports:unapplied_apply", "reports:unapplied_apply_all"}:
         credits.update_credit(world.credit, auto_apply=True)  # so that applying credit has something to write
     clients = {role: logged_in(getattr(world, role)) for role in ROLES}
     for role in ROLES:
