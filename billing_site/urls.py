@@ -14,6 +14,7 @@ urlpatterns = [
     path("accounts/password_change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("customers/", include("accounts.urls")),
     path("billing/runs/", include("runs.urls")),
+    path("billing/", include("documents.urls")),
     path("billing/", include("billing.urls")),
     path("billing/", include("credits.urls")),
     path("admin/", admin.site.urls),

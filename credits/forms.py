@@ -10,7 +10,7 @@ from decimal import Decimal
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import QueryDict
 from django.utils import timezone
 
@@ -21,7 +21,8 @@ from customers.models import Customer
 from customers.services import NO_CUSTOMERS
 from idempotency.forms import KeyedForm
 
-from .models import Credit, CreditStatus, Reason
+from .mailing import EMAIL_BULK_LABEL, EMAIL_LABEL
+from .models import Credit, CreditStatus, Reason, parse_credit_note_number
 
 AUTO_APPLY_LABEL = "Apply the remaining balance automatically to the next invoice"
 CHOOSE_CUSTOMER = "Choose a customer."
@@ -72,12 +73,23 @@ class NewCreditForm(CreditFieldsForm, KeyedForm):
 
 
 class AddCreditForm(NewCreditForm):
+    email_credit_note = forms.BooleanField(label=EMAIL_LABEL, required=False, initial=False)
     customer = forms.ModelChoiceField(
         queryset=Customer.objects.all(),
         widget=forms.HiddenInput,
         error_messages={"required": CHOOSE_CUSTOMER, "invalid_choice": "That customer does not exist: search again."},
     )
-    field_order = ["customer", "date", "amount", "reason", "note", "auto_apply", "idempotency_key", "again"]
+    field_order = [
+        "customer",
+        "date",
+        "amount",
+        "reason",
+        "note",
+        "auto_apply",
+        "email_credit_note",
+        "idempotency_key",
+        "again",
+    ]
 
 
 class BulkCreditForm(NewCreditForm):
@@ -86,6 +98,7 @@ class BulkCreditForm(NewCreditForm):
     expected_count = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
     # Sent by "Yes, credit N customers" (never a hidden field): what the person said yes to, `Selection.confirmation`.
     confirmed = forms.CharField(widget=forms.HiddenInput, required=False, max_length=100)
+    email_credit_note = forms.BooleanField(label=EMAIL_BULK_LABEL, required=False, initial=False)
 
 
 class UpdateCreditForm(CreditFieldsForm):
@@ -167,10 +180,9 @@ class CreditFilter(django_filters.FilterSet):
     """Billing › Credits: search by customer name, status, reason and payment date range."""
 
     q = django_filters.CharFilter(
-        field_name="customer__name",
-        lookup_expr="icontains",
-        label="Search customer",
-        widget=forms.SearchInput(attrs={"placeholder": "Customer name"}),
+        method="search",
+        label="Search customer or credit note",
+        widget=forms.SearchInput(attrs={"placeholder": "Customer name or CN-000042"}),
     )
     status = django_filters.ChoiceFilter(choices=CreditStatus.choices, empty_label="Any status", label="Status")
     reason = django_filters.ChoiceFilter(choices=Reason.choices, empty_label="Any reason", label="Reason")
@@ -180,6 +192,13 @@ class CreditFilter(django_filters.FilterSet):
     class Meta:
         model = Credit
         fields: list[str] = []
+
+    def search(self, queryset: QuerySet[Credit], name: str, value: str) -> QuerySet[Credit]:
+        """Customers' names, and a credit note number ("CN-000042", "cn42", "42") finds that credit."""
+        found = Q(customer__name__icontains=value)
+        if (number := parse_credit_note_number(value)) is not None:
+            found |= Q(number=number)
+        return queryset.filter(found)
 
 
 @dataclasses.dataclass

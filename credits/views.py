@@ -38,7 +38,7 @@ from billing_site.web import add_service_errors, page_or_partial, picker, see_ot
 from customers.filters import tag_suggestions
 from customers.services import customer_choices, customer_or_none
 
-from . import services
+from . import mailing, services
 from .forms import (
     AGAIN_LABEL,
     CONFIRM_ABOVE,
@@ -53,7 +53,7 @@ from .forms import (
     UpdateCreditForm,
     read_selection,
 )
-from .models import Credit, CreditAssignment, CreditBatch, CreditStatus, Reason, Refund
+from .models import Credit, CreditAssignment, CreditBatch, CreditStatus, Reason, Refund, credit_note_number
 from .tables import AssignTable, BatchCreditTable, CreditTable, RefundTable, url_of
 
 PAGE = {"paginator_class": LazyPaginator, "per_page": 25}
@@ -133,6 +133,9 @@ def credit_add(request: HttpRequest) -> HttpResponse:
             credit, twin = _create_credit(request, form)
             if credit is not None:
                 messages.success(request, f"Credit of {format_money(credit.amount)} added for {credit.customer.name}.")
+                if form.cleaned_data["email_credit_note"]:
+                    key = form.cleaned_data["idempotency_key"]
+                    messages.info(request, mailing.email_credit_notes([credit.pk], by=request.user, idempotency_key=key))
                 # Opened from a profile (customer fixed): back to that customer's Billing tab.
                 back = next_url or (_reverse_or_none("customers:billing", fixed.pk) if fixed else None)
                 return see_other(request, back or credit.get_absolute_url())
@@ -241,6 +244,10 @@ def credit_bulk(request: HttpRequest) -> HttpResponse:
                     f"{batch.count:,} credits of {format_money(batch.amount)} added "
                     f"({format_money(batch.total)} in total).",
                 )
+                if form.cleaned_data["email_credit_note"]:
+                    ids = list(batch.credits.values_list("pk", flat=True))
+                    key = form.cleaned_data["idempotency_key"]
+                    messages.info(request, mailing.email_credit_notes(ids, by=request.user, idempotency_key=key))
                 return see_other(request, batch.get_absolute_url())
         status = 200 if question else 422
     else:
@@ -381,8 +388,9 @@ def _cell(value: object) -> object:
     return value
 
 
-EXPORT_COLUMNS = ["Date", "Customer", "Amount", "Assigned", "Refunded", "Remaining", "Status", "Reason", "Created by"]
+EXPORT_COLUMNS = ["Credit note", "Date", "Customer", "Amount", "Assigned", "Refunded", "Remaining", "Status", "Reason", "Created by"]
 EXPORT_SORTS = {
+    "number": ("number",),
     "date": ("date", "id"),
     "customer": ("customer__name", "customer_id"),
     "amount": ("amount",),
@@ -406,6 +414,7 @@ def credit_export(request: HttpRequest) -> HttpResponse:
     rows = (
         credits.order_by(*order, "-id")
         .values_list(
+            "number",
             "date",
             "customer__name",
             "amount",
@@ -423,9 +432,10 @@ def credit_export(request: HttpRequest) -> HttpResponse:
 
     def lines():
         yield writer.writerow(EXPORT_COLUMNS)
-        for date, name, amount, assigned, refunded, remaining, status, reason, username in rows:
+        for number, date, name, amount, assigned, refunded, remaining, status, reason, username in rows:
             yield writer.writerow(
                 [
+                    credit_note_number(number),
                     date.isoformat(),
                     _cell(name),
                     amount,

@@ -281,7 +281,7 @@ def test_managers_view_modify_and_delete_a_credit(as_user, manager, staff, live_
     row = page.get_by_role("row", name=re.compile("Amy Parent"))
     expect(row).to_contain_text("Part-assigned")
     expect(row).to_contain_text("£150.00")
-    page.get_by_label("Search customer").press_sequentially("Amy", delay=40)
+    page.get_by_label("Search customer or credit note").press_sequentially("Amy", delay=40)
     expect(page).to_have_url(re.compile(r"q=Amy"))
     page.get_by_label("Status").select_option(label="Unassigned")
     expect(page).to_have_url(re.compile(r"q=Amy&status=unassigned"))

@@ -815,6 +815,7 @@ def test_it_lists_credits_with_their_figures(staff_client, customer, manager):
     page = text(response)
     assert parse(response).one("table").rows() == [
         {
+            "Credit note": credit.display_number,
             "Date": dateformat.format(timezone.localdate(), "j M Y"),
             "Customer": "Amy Parent",
             "Amount": "£250.00",
@@ -900,6 +901,8 @@ def test_it_exports_the_filtered_credits_as_csv(staff_client, customer, staff):
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"].startswith('attachment; filename="credits-')
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert [row[0] for row in rows] == ["Credit note", "CN-000003", "CN-000001", "CN-000002"][: len(rows)]
+    rows = [row[1:] for row in rows]
     assert rows[0] == [
         "Date",
         "Customer",

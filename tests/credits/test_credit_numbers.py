@@ -1,0 +1,160 @@
+"""Credit note numbers: CN-000001 onward, unique, in order, with no gaps — a rolled-back credit gives its number back."""
+
+from __future__ import annotations
+
+import csv
+import io
+import threading
+
+import pytest
+from django.db import IntegrityError, ProgrammingError, connection, transaction
+from django.db.migrations.executor import MigrationExecutor
+from django.urls import reverse
+
+from billing import services as billing
+from credits import services as credits
+from credits.models import Credit, CreditNoteCounter
+from tests.factories import CustomerFactory, credit_for, invoice_for
+from tests.ledger import keep_staff_groups  # noqa: F401 - fixture
+from tests.page import parse
+
+
+def numbers() -> list[int]:
+    return list(Credit.objects.order_by("number").values_list("number", flat=True))
+
+
+@pytest.mark.django_db
+def test_it_numbers_credits_from_cn_000001_in_the_order_they_are_made():
+    amy, ben = CustomerFactory(), CustomerFactory()
+    first = credit_for(amy, "10.00")
+    second = credit_for(ben, "20.00")
+    assert (first.number, first.display_number) == (1, "CN-000001")
+    assert second.display_number == "CN-000002"
+    assert CreditNoteCounter.objects.get().last == 2
+
+
+@pytest.mark.django_db
+def test_a_rolled_back_credit_does_not_burn_a_number():
+    amy = CustomerFactory()
+    credit_for(amy, "10.00")
+    with pytest.raises(RuntimeError), transaction.atomic():
+        credit_for(amy, "11.00")
+        raise RuntimeError("the request failed after the credit was written")
+    assert credit_for(amy, "12.00").display_number == "CN-000002"
+    assert numbers() == [1, 2]
+
+
+@pytest.mark.django_db
+def test_bulk_credits_take_consecutive_numbers_after_the_single_ones_and_overpayments_take_the_next():
+    customers = [CustomerFactory() for _ in range(5)]
+    credit_for(customers[0], "10.00")
+    batch = credits.add_bulk_credits(customers, "5.00", reason="goodwill")
+    in_batch = list(batch.credits.order_by("customer_id").values_list("number", flat=True))
+    assert in_batch == [2, 3, 4, 5, 6]  # consecutive, in customer order
+    invoice = invoice_for(customers[1], "40.00")
+    paid = billing.record_payment(invoice, "50.00", overpayment_to_credit=True)
+    assert paid.overpayment_credit.number == 7
+    assert numbers() == list(range(1, 8))
+
+
+@pytest.mark.django_db
+def test_a_refused_bulk_credit_gives_its_numbers_back():
+    amy = CustomerFactory()
+    with pytest.raises(Exception):
+        credits.add_bulk_credits([amy], "5000000.00")  # above £1,000,000.00: refused before anything is written
+    with pytest.raises(RuntimeError), transaction.atomic():
+        credits.add_bulk_credits([amy, CustomerFactory()], "5.00")
+        raise RuntimeError
+    assert credit_for(amy).number == 1
+
+
+@pytest.mark.django_db
+def test_a_number_is_fixed_and_unique():
+    credit = credit_for(CustomerFactory())
+    with pytest.raises(ProgrammingError, match="Cannot update"), transaction.atomic():
+        Credit.objects.filter(pk=credit.pk).update(number=99)
+    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO credits_credit (number, customer_id, date, amount, assigned, reason, note, auto_apply, "
+            "version, created_at) VALUES (%s, %s, current_date, 5, 0, 'other', '', true, 1, now())",
+            [credit.number, credit.customer_id],
+        )
+
+
+@pytest.mark.usefixtures("keep_staff_groups")
+def test_two_credits_at_once_queue_on_the_counter_and_a_rollback_leaves_no_gap(transactional_db):
+    amy, ben = CustomerFactory(), CustomerFactory()
+    first_wrote, let_first_finish = threading.Event(), threading.Event()
+    got: dict[str, int] = {}
+
+    def first() -> None:
+        try:
+            with transaction.atomic():
+                credit_for(amy, "10.00")
+                first_wrote.set()
+                let_first_finish.wait(10)
+                raise RuntimeError("rolled back")
+        except RuntimeError:
+            pass
+        finally:
+            connection.close()
+
+    def second() -> None:
+        try:
+            got["second"] = credit_for(ben, "20.00").number
+        finally:
+            connection.close()
+
+    one = threading.Thread(target=first)
+    one.start()
+    assert first_wrote.wait(10)
+    two = threading.Thread(target=second)
+    two.start()
+    two.join(0.5)
+    assert two.is_alive(), "the second credit must wait for the first's transaction to end"
+    let_first_finish.set()
+    one.join(10)
+    two.join(10)
+    assert got["second"] == 1  # the rolled-back credit's number went to the next credit
+    assert numbers() == [1]
+
+
+@pytest.mark.usefixtures("keep_staff_groups")
+def test_the_migration_numbers_existing_credits_in_creation_order(transactional_db):
+    amy = CustomerFactory()
+    executor = MigrationExecutor(connection)
+    executor.migrate([("credits", "0015_run_permissions")])
+    try:
+        with connection.cursor() as cursor:
+            for amount, made in (("1.00", "2026-03-01"), ("2.00", "2026-01-01"), ("3.00", "2026-02-01")):
+                cursor.execute(
+                    "INSERT INTO credits_credit (customer_id, date, amount, assigned, reason, note, auto_apply, "
+                    "version, created_at) VALUES (%s, %s, %s, 0, 'other', '', true, 1, %s)",
+                    [amy.pk, made, amount, made],
+                )
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(executor.loader.graph.leaf_nodes())
+    by_amount = dict(Credit.objects.values_list("amount", "number"))
+    assert {str(a): n for a, n in by_amount.items()} == {"2.00": 1, "3.00": 2, "1.00": 3}
+    assert credit_for(amy, "4.00").number == 4
+
+
+@pytest.mark.django_db
+def test_billing_credits_finds_a_credit_by_its_number_and_shows_and_exports_it(staff_client):
+    amy, ben = CustomerFactory(name="Amy Parent"), CustomerFactory(name="Ben Parent")
+    credit_for(amy, "10.00")
+    wanted = credit_for(ben, "20.00")
+    for typed in ("CN-000002", "cn2", "2"):
+        page = parse(staff_client.get(reverse("credits:list"), {"q": typed}))
+        rows = page.one("tbody").find_all("tr")
+        assert [row.find_all("td")[0].text for row in rows] == ["CN-000002"], typed
+    assert parse(staff_client.get(reverse("credits:list"), {"q": "Amy"})).one("tbody").text.count("CN-000001") == 1
+    exported = staff_client.get(reverse("credits:export"))
+    lines = list(csv.reader(io.StringIO(b"".join(exported.streaming_content).decode())))
+    assert lines[0][0] == "Credit note" and {line[0] for line in lines[1:]} == {"CN-000001", "CN-000002"}
+    detail = parse(staff_client.get(wanted.get_absolute_url()))
+    assert "Credit note CN-000002 for Ben Parent" in detail.one("h1").text
+    billing_tab = parse(staff_client.get(reverse("customers:billing", args=[ben.pk])))
+    assert "CN-000002" in billing_tab.text
