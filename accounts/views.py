@@ -293,7 +293,9 @@ def customer_statement(request: HttpRequest, pk: int) -> HttpResponse:
         "tab": "statement",
         "form": form,
         "statement": statement,
-        "period_fields": [("start", statement.start.isoformat()), ("end", statement.end.isoformat())] if statement else [],
+        "period_fields": [("start", statement.start.isoformat()), ("end", statement.end.isoformat())]
+        if statement
+        else [],
     }
     status = 200 if statement else 422
     return render(request, page_or_partial(request, "customers/statement.html", "tab"), context, status=status)

@@ -135,7 +135,9 @@ def credit_add(request: HttpRequest) -> HttpResponse:
                 messages.success(request, f"Credit of {format_money(credit.amount)} added for {credit.customer.name}.")
                 if form.cleaned_data["email_credit_note"]:
                     key = form.cleaned_data["idempotency_key"]
-                    messages.info(request, mailing.email_credit_notes([credit.pk], by=request.user, idempotency_key=key))
+                    messages.info(
+                        request, mailing.email_credit_notes([credit.pk], by=request.user, idempotency_key=key)
+                    )
                 # Opened from a profile (customer fixed): back to that customer's Billing tab.
                 back = next_url or (_reverse_or_none("customers:billing", fixed.pk) if fixed else None)
                 return see_other(request, back or credit.get_absolute_url())
@@ -388,7 +390,18 @@ def _cell(value: object) -> object:
     return value
 
 
-EXPORT_COLUMNS = ["Credit note", "Date", "Customer", "Amount", "Assigned", "Refunded", "Remaining", "Status", "Reason", "Created by"]
+EXPORT_COLUMNS = [
+    "Credit note",
+    "Date",
+    "Customer",
+    "Amount",
+    "Assigned",
+    "Refunded",
+    "Remaining",
+    "Status",
+    "Reason",
+    "Created by",
+]
 EXPORT_SORTS = {
     "number": ("number",),
     "date": ("date", "id"),

@@ -40,7 +40,9 @@ class Customer(models.Model):
         blank=True,
         default="",
         db_default="",
-        max_length=500, verbose_name="postal address", help_text="Printed on invoices, credit notes, statements"
+        max_length=500,
+        verbose_name="postal address",
+        help_text="Printed on invoices, credit notes, statements",
     )
     archived = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)

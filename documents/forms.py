@@ -43,7 +43,9 @@ class StatementRunForm(PeriodForm, KeyedForm):
         ("tag", "Everyone in a class (tag)"),
         ("ticked", "The customers ticked on Customers › View All"),
     ]
-    who = forms.ChoiceField(label="Who gets a statement", choices=WHO, initial="balance_or_credit", widget=forms.RadioSelect)
+    who = forms.ChoiceField(
+        label="Who gets a statement", choices=WHO, initial="balance_or_credit", widget=forms.RadioSelect
+    )
     tag = forms.CharField(label="Class tag", required=False, max_length=100)
     ids = forms.CharField(widget=forms.HiddenInput, required=False)
 

@@ -100,56 +100,102 @@ def _local_day(moment: datetime.datetime) -> datetime.date:
 def movements(customer_id: int, end: datetime.date) -> list[Movement]:
     """Every movement of the customer's account up to `end`, in statement order (balances not yet filled in)."""
     found: list[Movement] = []
-    upto = datetime.datetime.combine(end + datetime.timedelta(days=1), datetime.time(), tzinfo=timezone.get_current_timezone())
+    upto = datetime.datetime.combine(
+        end + datetime.timedelta(days=1), datetime.time(), tzinfo=timezone.get_current_timezone()
+    )
     invoices = Invoice.objects.filter(customer_id=customer_id, issue_date__lte=end).prefetch_related("lines")
     for invoice in invoices.order_by("issue_date", "id"):
         lines = [line.description for line in invoice.lines.all()]
         what = "; ".join(lines[:3]) + (f" and {len(lines) - 3} more" if len(lines) > 3 else "")
         found.append(
-            Movement(invoice.issue_date, 0, invoice.pk, f"Invoice {invoice.display_number}: {what}", invoice.display_number, charge=invoice.total)
+            Movement(
+                invoice.issue_date,
+                0,
+                invoice.pk,
+                f"Invoice {invoice.display_number}: {what}",
+                invoice.display_number,
+                charge=invoice.total,
+            )
         )
         if invoice.voided_at and invoice.voided_at < upto:
             found.append(
-                Movement(_local_day(invoice.voided_at), 5, invoice.voided_at, f"Invoice {invoice.display_number} voided",
-                         invoice.display_number, paid=invoice.total)
+                Movement(
+                    _local_day(invoice.voided_at),
+                    5,
+                    invoice.voided_at,
+                    f"Invoice {invoice.display_number} voided",
+                    invoice.display_number,
+                    paid=invoice.total,
+                )
             )
     payments = Payment.objects.filter(invoice__customer_id=customer_id, date__lte=end).select_related("invoice")
     for payment in payments.order_by("date", "id"):
         found.append(
-            Movement(payment.date, 1, payment.pk, f"Payment ({payment.get_method_display().lower()}) for {payment.invoice.display_number}",
-                     payment.invoice.display_number, paid=payment.amount)
+            Movement(
+                payment.date,
+                1,
+                payment.pk,
+                f"Payment ({payment.get_method_display().lower()}) for {payment.invoice.display_number}",
+                payment.invoice.display_number,
+                paid=payment.amount,
+            )
         )
     for credit in Credit.objects.filter(customer_id=customer_id, date__lte=end).order_by("date", "id"):
         found.append(
-            Movement(credit.date, 2, credit.pk, f"Credit note {credit.display_number}: {credit.get_reason_display()}",
-                     credit.display_number, paid=credit.amount)
+            Movement(
+                credit.date,
+                2,
+                credit.pk,
+                f"Credit note {credit.display_number}: {credit.get_reason_display()}",
+                credit.display_number,
+                paid=credit.amount,
+            )
         )
     assignments = CreditAssignment.objects.filter(credit__customer_id=customer_id, created_at__lt=upto).select_related(
         "credit", "invoice"
     )
     for assignment in assignments.order_by("created_at", "id"):
         found.append(
-            Movement(_local_day(assignment.created_at), 3, assignment.created_at,
-                     f"{format_money(assignment.amount)} of {assignment.credit.display_number} applied to {assignment.invoice.display_number}",
-                     assignment.credit.display_number, note=format_money(assignment.amount))
+            Movement(
+                _local_day(assignment.created_at),
+                3,
+                assignment.created_at,
+                f"{format_money(assignment.amount)} of {assignment.credit.display_number} applied to {assignment.invoice.display_number}",
+                assignment.credit.display_number,
+                note=format_money(assignment.amount),
+            )
         )
     refunds = Refund.objects.filter(credit__customer_id=customer_id, date__lte=end).select_related("credit")
     for refund in refunds.order_by("date", "id"):
         method = refund.get_method_display().lower()
         found.append(
-            Movement(refund.date, 4, refund.pk, f"Refund ({method}) from {refund.credit.display_number}",
-                     refund.credit.display_number, charge=refund.amount)
+            Movement(
+                refund.date,
+                4,
+                refund.pk,
+                f"Refund ({method}) from {refund.credit.display_number}",
+                refund.credit.display_number,
+                charge=refund.amount,
+            )
         )
         if refund.reversed_at and refund.reversed_at < upto:
             found.append(
-                Movement(_local_day(refund.reversed_at), 6, refund.reversed_at,
-                         f"Refund from {refund.credit.display_number} reversed", refund.credit.display_number, paid=refund.amount)
+                Movement(
+                    _local_day(refund.reversed_at),
+                    6,
+                    refund.reversed_at,
+                    f"Refund from {refund.credit.display_number} reversed",
+                    refund.credit.display_number,
+                    paid=refund.amount,
+                )
             )
     found.sort(key=lambda m: (m.date, m.order, m.at if isinstance(m.at, int) else m.at.timestamp()))
     return found
 
 
-def build_statement(customer: Customer, start: datetime.date | None = None, end: datetime.date | None = None) -> Statement:
+def build_statement(
+    customer: Customer, start: datetime.date | None = None, end: datetime.date | None = None
+) -> Statement:
     """The customer's statement for start..end (both included); the last three months by default."""
     default_start, default_end = default_period()
     start, end = start or default_start, end or default_end

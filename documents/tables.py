@@ -16,7 +16,11 @@ class OutboxTable(Table):
     attachment = ChoiceColumn(Attachment, verbose_name="Carries")
     status = StatusColumn(EmailStatus, verbose_name="Status")
     attempts = Column(verbose_name="Tries")
-    error = Column(verbose_name="Why not sent", orderable=False, cell=lambda value, email: value if email.status != EmailStatus.SENT else "")
+    error = Column(
+        verbose_name="Why not sent",
+        orderable=False,
+        cell=lambda value, email: value if email.status != EmailStatus.SENT else "",
+    )
     created_by = Column(verbose_name="Asked by", accessor="created_by__username", default="system")
 
     class Meta(Table.Meta):

@@ -6,36 +6,70 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('customers', '0002_gin_indexes_without_pending_list'),
+        ("customers", "0002_gin_indexes_without_pending_list"),
     ]
 
     operations = [
         pgtrigger.migrations.RemoveTrigger(
-            model_name='customer',
-            name='insert_insert',
+            model_name="customer",
+            name="insert_insert",
         ),
         pgtrigger.migrations.RemoveTrigger(
-            model_name='customer',
-            name='update_update',
+            model_name="customer",
+            name="update_update",
         ),
         migrations.AddField(
-            model_name='customer',
-            name='address',
-            field=models.TextField(blank=True, db_default='', default='', help_text='Printed on invoices, credit notes, statements', max_length=500, verbose_name='postal address'),
+            model_name="customer",
+            name="address",
+            field=models.TextField(
+                blank=True,
+                db_default="",
+                default="",
+                help_text="Printed on invoices, credit notes, statements",
+                max_length=500,
+                verbose_name="postal address",
+            ),
         ),
         migrations.AddField(
-            model_name='customerevent',
-            name='address',
-            field=models.TextField(blank=True, db_default='', default='', help_text='Printed on invoices, credit notes, statements', max_length=500, verbose_name='postal address'),
+            model_name="customerevent",
+            name="address",
+            field=models.TextField(
+                blank=True,
+                db_default="",
+                default="",
+                help_text="Printed on invoices, credit notes, statements",
+                max_length=500,
+                verbose_name="postal address",
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='customer',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "customers_customerevent" ("address", "archived", "created_at", "email", "id", "name", "notes", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "phone", "tags") VALUES (NEW."address", NEW."archived", NEW."created_at", NEW."email", NEW."id", NEW."name", NEW."notes", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."phone", NEW."tags"); RETURN NULL;', hash='8905879c481833446f9711f7520d6d0877a5b839', operation='INSERT', pgid='pgtrigger_insert_insert_a36e0', table='customers_customer', when='AFTER')),
+            model_name="customer",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "customers_customerevent" ("address", "archived", "created_at", "email", "id", "name", "notes", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "phone", "tags") VALUES (NEW."address", NEW."archived", NEW."created_at", NEW."email", NEW."id", NEW."name", NEW."notes", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."phone", NEW."tags"); RETURN NULL;',
+                    hash="8905879c481833446f9711f7520d6d0877a5b839",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_a36e0",
+                    table="customers_customer",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='customer',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "customers_customerevent" ("address", "archived", "created_at", "email", "id", "name", "notes", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "phone", "tags") VALUES (NEW."address", NEW."archived", NEW."created_at", NEW."email", NEW."id", NEW."name", NEW."notes", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."phone", NEW."tags"); RETURN NULL;', hash='5abb92adb2218a9b4dec69ae15de7b64bce57487', operation='UPDATE', pgid='pgtrigger_update_update_ca86d', table='customers_customer', when='AFTER')),
+            model_name="customer",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition="WHEN (OLD.* IS DISTINCT FROM NEW.*)",
+                    func='INSERT INTO "customers_customerevent" ("address", "archived", "created_at", "email", "id", "name", "notes", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "phone", "tags") VALUES (NEW."address", NEW."archived", NEW."created_at", NEW."email", NEW."id", NEW."name", NEW."notes", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."phone", NEW."tags"); RETURN NULL;',
+                    hash="5abb92adb2218a9b4dec69ae15de7b64bce57487",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_ca86d",
+                    table="customers_customer",
+                    when="AFTER",
+                ),
+            ),
         ),
     ]

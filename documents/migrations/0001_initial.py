@@ -6,48 +6,140 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('billing', '0009_field_labels'),
-        ('credits', '0016_credit_note_numbers'),
-        ('customers', '0003_postal_address'),
-        ('runs', '0001_initial'),
+        ("billing", "0009_field_labels"),
+        ("credits", "0016_credit_note_numbers"),
+        ("customers", "0003_postal_address"),
+        ("runs", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Email',
+            name="Email",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('to', models.EmailField(max_length=254)),
-                ('subject', models.CharField(max_length=200)),
-                ('body', models.TextField()),
-                ('message_id', models.CharField(help_text='The Message-ID header, the same on every try of this message', max_length=200, unique=True)),
-                ('attachment', models.CharField(blank=True, choices=[('', 'Nothing'), ('credit_note', 'Credit note'), ('invoice', 'Invoice'), ('statement', 'Statement')], max_length=20, verbose_name='carries')),
-                ('period_start', models.DateField(blank=True, null=True)),
-                ('period_end', models.DateField(blank=True, null=True)),
-                ('attachment_name', models.CharField(blank=True, max_length=200)),
-                ('attachment_pdf', models.BinaryField(blank=True, help_text='The PDF as it was sent', null=True)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('sending', 'Sending'), ('sent', 'Sent'), ('failed', 'Failed')], default='queued', max_length=10)),
-                ('error', models.TextField(blank=True, help_text='Why the last try did not send it')),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('last_attempt_at', models.DateTimeField(blank=True, null=True)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('credit', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='credits.credit')),
-                ('customer', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='emails', to='customers.customer')),
-                ('invoice', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='billing.invoice')),
-                ('run', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='runs.run')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("to", models.EmailField(max_length=254)),
+                ("subject", models.CharField(max_length=200)),
+                ("body", models.TextField()),
+                (
+                    "message_id",
+                    models.CharField(
+                        help_text="The Message-ID header, the same on every try of this message",
+                        max_length=200,
+                        unique=True,
+                    ),
+                ),
+                (
+                    "attachment",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("", "Nothing"),
+                            ("credit_note", "Credit note"),
+                            ("invoice", "Invoice"),
+                            ("statement", "Statement"),
+                        ],
+                        max_length=20,
+                        verbose_name="carries",
+                    ),
+                ),
+                ("period_start", models.DateField(blank=True, null=True)),
+                ("period_end", models.DateField(blank=True, null=True)),
+                ("attachment_name", models.CharField(blank=True, max_length=200)),
+                ("attachment_pdf", models.BinaryField(blank=True, help_text="The PDF as it was sent", null=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("queued", "Queued"), ("sending", "Sending"), ("sent", "Sent"), ("failed", "Failed")],
+                        default="queued",
+                        max_length=10,
+                    ),
+                ),
+                ("error", models.TextField(blank=True, help_text="Why the last try did not send it")),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("last_attempt_at", models.DateTimeField(blank=True, null=True)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "credit",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="credits.credit",
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="emails",
+                        to="customers.customer",
+                    ),
+                ),
+                (
+                    "invoice",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="billing.invoice",
+                    ),
+                ),
+                (
+                    "run",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="runs.run",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'email',
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['-created_at', '-id'], name='email_created'), models.Index(fields=['status', '-created_at', '-id'], name='email_status_created')],
-                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('subject__contains', '\n'), _negated=True), models.Q(('subject__contains', '\r'), _negated=True), models.Q(('to__contains', '\n'), _negated=True), models.Q(('to__contains', '\r'), _negated=True)), name='email_headers_are_one_line'), models.CheckConstraint(condition=models.Q(models.Q(('status', 'sent'), ('sent_at__isnull', False)), models.Q(models.Q(('status', 'sent'), _negated=True), ('sent_at__isnull', True)), _connector='OR'), name='email_sent_has_a_time')],
+                "verbose_name": "email",
+                "ordering": ["-created_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["-created_at", "-id"], name="email_created"),
+                    models.Index(fields=["status", "-created_at", "-id"], name="email_status_created"),
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("subject__contains", "\n"), _negated=True),
+                            models.Q(("subject__contains", "\r"), _negated=True),
+                            models.Q(("to__contains", "\n"), _negated=True),
+                            models.Q(("to__contains", "\r"), _negated=True),
+                        ),
+                        name="email_headers_are_one_line",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("status", "sent"), ("sent_at__isnull", False)),
+                            models.Q(models.Q(("status", "sent"), _negated=True), ("sent_at__isnull", True)),
+                            _connector="OR",
+                        ),
+                        name="email_sent_has_a_time",
+                    ),
+                ],
             },
         ),
     ]
