@@ -140,9 +140,10 @@ def test_add_credit_with_email_the_credit_note_ticked_queues_it_and_the_outbox_s
     outbox = staff_client.get(reverse("documents:outbox")).content.decode()
     assert "amy@example.com" in outbox and "Sent" in outbox
     detail = staff_client.get(email.get_absolute_url()).content.decode()
-    assert "credit-note-CN-000001.pdf" in detail
+    number = amy.credits.get().display_number
+    assert f"credit-note-{number}.pdf" in detail
     attachment = staff_client.get(reverse("documents:outbox_attachment", args=[email.pk]))
-    assert attachment["Content-Type"] == "application/pdf" and "CN-000001" in pdf_text(attachment.content)
+    assert attachment["Content-Type"] == "application/pdf" and number in pdf_text(attachment.content)
     assert len(smtp_server.messages) == 1
 
 
