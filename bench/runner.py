@@ -64,7 +64,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--connections", type=int, default=int(os.environ.get("BENCH_CONNECTIONS") or 8), help="wrk connections"
     )
     parser.add_argument(
-        "--only", default="", help="comma-separated parts to run: writes, pages, load, memory (default: all)"
+        "--only", default="", help="comma-separated parts to run: writes, pages, documents, load, memory (default: all)"
     )
     parser.add_argument("--skip-load", action="store_true", help="no gunicorn/wrk throughput")
     parser.add_argument("--skip-memory", action="store_true", help="no peak-memory subprocesses")
@@ -255,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
         "Latency: in-process django.test.Client (force_login, DEBUG off, the whole middleware stack); "
         "throughput: gunicorn over loopback with wrk."
     )
-    parts = set(filter(None, args.only.split(","))) or {"writes", "pages", "load", "memory"}
+    parts = set(filter(None, args.only.split(","))) or {"writes", "pages", "documents", "load", "memory"}
     n = size.bulk_customers
     if "writes" in parts:
         say(f"Bulk writes for {n:,} customers ({args.repeat} runs each, rolled back)…")
@@ -274,6 +274,11 @@ def main(argv: list[str] | None = None) -> int:
     if "pages" in parts:
         say(f"Pages ({args.requests} requests each)…")
         rows += pages.measure(size, fx, args.requests)
+    if "documents" in parts:
+        from . import documents
+
+        say("Documents: PDFs beside the Billing tab, statement runs through real workers…")
+        rows += documents.measure(size, fx, args.requests, memory=not args.skip_memory)
     if "load" not in parts:
         pass
     elif args.skip_load:

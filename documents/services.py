@@ -89,7 +89,7 @@ def _message_id() -> str:
 
 def _queue(customer: Customer, *, subject: str, template: str, context: dict, by, run=None, **what) -> Email:
     """Write the Outbox row and defer its send job, in the caller's transaction."""
-    from .tasks import send_email  # the task module needs Procrastinate's app, ready only after apps load
+    from .tasks import defer_send  # the task module needs Procrastinate's app, ready only after apps load
 
     context = {**context, "customer": customer, "studio": pdf.studio()}
     email = Email.objects.create(
@@ -102,7 +102,7 @@ def _queue(customer: Customer, *, subject: str, template: str, context: dict, by
         run=run,
         **what,
     )
-    send_email.defer(email_id=email.pk)
+    defer_send(email.pk)
     return email
 
 
@@ -213,7 +213,7 @@ def email_statement(
 
 def retry(email: Email, *, by=None) -> Email:
     """Queue a failed email again (its PDF as first made); the same row, so the Outbox keeps one record."""
-    from .tasks import send_email
+    from .tasks import defer_send
 
     with transaction.atomic():
         locked = Email.objects.select_for_update().get(pk=email.pk)
@@ -222,7 +222,7 @@ def retry(email: Email, *, by=None) -> Email:
         locked.status = EmailStatus.QUEUED
         locked.error = f"Queued again by {by.get_username()}" if by is not None else "Queued again"
         locked.save(update_fields=["status", "error"])
-        send_email.defer(email_id=locked.pk)
+        defer_send(locked.pk)
     return locked
 
 

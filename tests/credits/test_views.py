@@ -207,7 +207,9 @@ def test_it_shows_the_add_credit_form_with_today_and_auto_apply_on(staff_client)
         "Reason",
         "Note",
         "Apply the remaining balance automatically to the next invoice",
+        "Email the credit note",
     ]
+    assert form.one("input", name="email_credit_note").get("checked") is None  # off by default
     date = form.one("input", name="date")
     assert (date["type"], date["value"]) == ("date", timezone.localdate().isoformat())
     assert form.one("input", name="auto_apply").has("checked")
@@ -902,7 +904,7 @@ def test_it_exports_the_filtered_credits_as_csv(staff_client, customer, staff):
     assert response["Content-Disposition"].startswith('attachment; filename="credits-')
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     numbers = dict(Credit.objects.values_list("customer__name", "number"))
-    assert [row[0] for row in rows] == ["Credit note"] + [f"CN-{numbers[row[2]]:06d}" for row in rows[1:]]
+    assert [row[0] for row in rows] == ["Credit note"] + [f"CN-{numbers[row[2].lstrip(chr(39))]:06d}" for row in rows[1:]]
     rows = [row[1:] for row in rows]
     assert rows[0] == [
         "Date",

@@ -89,3 +89,25 @@ def test_a_worker_killed_while_handing_over_the_message_is_failed_not_resent_and
     run_worker()
     email.refresh_from_db()
     assert email.status == EmailStatus.SENT and len(smtp_server.messages) == 1
+
+
+def test_a_statement_run_worked_by_two_worker_processes_sends_every_statement_once(
+    smtp_server, worker_processes, manager
+):
+    """The send jobs a chunk defers commit with its Outbox rows, even in a worker process (whose Procrastinate
+    connector is its own pool): no send job runs before its row exists."""
+    from documents.runs import start_statement_run
+    from documents.statements import default_period
+    from runs.models import Run
+
+    customers = [CustomerFactory(email=f"family{n}@example.com") for n in range(12)]
+    for customer in customers:
+        credit_for(customer, "5.00")
+    run = start_statement_run(
+        type(customers[0]).objects.filter(pk__in=[c.pk for c in customers]), *default_period(), by=manager
+    )
+    worker_processes(), worker_processes()
+    emails = Email.objects.filter(run=run)
+    wait_for(lambda: emails.filter(status=EmailStatus.SENT).count() == 12, "every statement to be sent", 120)
+    assert Run.objects.get(pk=run.pk).status == "done"
+    assert sorted(m["To"] for m in smtp_server.messages) == sorted(c.email for c in customers)
