@@ -47,9 +47,9 @@ from customers import services
 from customers.filters import tag_suggestions
 from customers.forms import AddCustomerForm, CustomerForm
 from customers.models import Customer
+from customers.tables import CustomerTable
 from documents.forms import PeriodForm
 from documents.statements import build_statement, default_period
-from customers.tables import CustomerTable
 
 PER_PAGE = 25
 TAB_PER_PAGE = 25  # the Billing tab's invoices and credits, a page of each at a time

@@ -199,7 +199,9 @@ def _workers_up() -> int:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM procrastinate_workers WHERE last_heartbeat > now() - interval '10 seconds'")
+        cursor.execute(
+            "SELECT count(*) FROM procrastinate_workers WHERE last_heartbeat > now() - interval '10 seconds'"
+        )
         return cursor.fetchone()[0]
 
 

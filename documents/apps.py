@@ -11,7 +11,8 @@ class DocumentsConfig(AppConfig):
         from runs import services as runs
         from runs.models import Kind
 
-        from . import runs as statement_runs, services
+        from . import runs as statement_runs
+        from . import services
 
         mailing.register(services.email_credit_notes_in_words)
         runs.register(Kind.STATEMENTS, statement_runs.email_statements)

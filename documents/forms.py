@@ -10,7 +10,7 @@ from billing_site.forms import DateInput
 from idempotency.forms import KeyedForm
 
 from .models import Attachment, Email, EmailStatus
-from .statements import MAX_DAYS, TOO_LONG, FROM_AFTER_TO, default_period
+from .statements import FROM_AFTER_TO, MAX_DAYS, TOO_LONG, default_period
 
 DATE_ERRORS = {"invalid": "Enter a date like 2026-01-31."}
 

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from documents.models import Email
-from tests.documents.conftest import smtp_server  # noqa: F401 - a fixture
+from tests.documents.conftest import smtp_server as _smtp_server_fixture  # noqa: F401 - the smtp_server fixture
 from tests.factories import CustomerFactory, credit_for, invoice_for
 
 pytestmark = pytest.mark.browser
@@ -45,7 +45,12 @@ def open_billing_menu(page, item: str) -> None:
 
 
 def test_add_credit_with_email_the_credit_note_reaches_the_outbox_and_the_family(
-    as_user, staff, smtp_server, run_worker, screenshot, assert_accessible  # noqa: F811
+    as_user,
+    staff,
+    smtp_server,
+    run_worker,
+    screenshot,
+    assert_accessible,
 ):
     amy = CustomerFactory(name="Amy Parent", email="amy@mail.test")
     page = as_user(staff)
@@ -105,7 +110,9 @@ def test_the_statement_tab_and_the_pdf_and_email_buttons(as_user, staff, live_se
     assert_accessible(page)
 
     page.goto(f"{live_server.url}{credit.get_absolute_url()}")
-    expect(page.get_by_role("link", name="Download PDF")).to_have_attribute("href", f"/billing/credits/{credit.pk}/pdf/")
+    expect(page.get_by_role("link", name="Download PDF")).to_have_attribute(
+        "href", f"/billing/credits/{credit.pk}/pdf/"
+    )
     page.get_by_role("button", name="Email").click()
     expect(page.get_by_text("Queued to amy@mail.test")).to_be_visible()
     assert_accessible(page)
@@ -117,7 +124,13 @@ def test_the_statement_tab_and_the_pdf_and_email_buttons(as_user, staff, live_se
 
 
 def test_a_statement_run_lists_a_customer_without_an_email_address(
-    as_user, manager, live_server, run_worker, smtp_server, screenshot, assert_accessible  # noqa: F811
+    as_user,
+    manager,
+    live_server,
+    run_worker,
+    smtp_server,
+    screenshot,
+    assert_accessible,
 ):
     invoice_for(CustomerFactory(name="Amy Parent", email="amy@mail.test"), "30.00")
     invoice_for(CustomerFactory(name="Nadia Noaddress", email=""), "40.00")

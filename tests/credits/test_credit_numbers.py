@@ -168,7 +168,10 @@ def test_billing_credits_finds_a_credit_by_its_number_and_shows_and_exports_it(s
     assert other.display_number in amys and wanted.display_number not in amys
     exported = staff_client.get(reverse("credits:export"))
     lines = list(csv.reader(io.StringIO(b"".join(exported.streaming_content).decode())))
-    assert lines[0][0] == "Credit note" and {line[0] for line in lines[1:]} == {other.display_number, wanted.display_number}
+    assert lines[0][0] == "Credit note" and {line[0] for line in lines[1:]} == {
+        other.display_number,
+        wanted.display_number,
+    }
     detail = parse(staff_client.get(wanted.get_absolute_url()))
     assert f"Credit note {wanted.display_number} for Ben Parent" in detail.one("h1").text
     billing_tab = parse(staff_client.get(reverse("customers:billing", args=[ben.pk])))

@@ -904,7 +904,9 @@ def test_it_exports_the_filtered_credits_as_csv(staff_client, customer, staff):
     assert response["Content-Disposition"].startswith('attachment; filename="credits-')
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     numbers = dict(Credit.objects.values_list("customer__name", "number"))
-    assert [row[0] for row in rows] == ["Credit note"] + [f"CN-{numbers[row[2].lstrip(chr(39))]:06d}" for row in rows[1:]]
+    assert [row[0] for row in rows] == ["Credit note"] + [
+        f"CN-{numbers[row[2].lstrip(chr(39))]:06d}" for row in rows[1:]
+    ]
     rows = [row[1:] for row in rows]
     assert rows[0] == [
         "Date",
