@@ -209,7 +209,7 @@ def test_it_shows_the_add_credit_form_with_today_and_auto_apply_on(staff_client)
         "Apply the remaining balance automatically to the next invoice",
         "Email the credit note",
     ]
-    assert form.one("input", name="email_credit_note").get("checked") is None  # off by default
+    assert not form.one("input", name="email_credit_note").has("checked")  # off by default
     date = form.one("input", name="date")
     assert (date["type"], date["value"]) == ("date", timezone.localdate().isoformat())
     assert form.one("input", name="auto_apply").has("checked")
