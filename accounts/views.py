@@ -150,7 +150,9 @@ def _filter_params(filterset: CustomerListFilter) -> dict[str, str]:
 @permission_required("customers.view_customer")
 def customer_list(request: HttpRequest) -> HttpResponse:
     filterset = CustomerListFilter(request.GET, queryset=Customer.objects.active())
-    can_group = request.user.has_perm("credits.add_creditbatch")
+    can_group = request.user.has_perm("credits.add_creditbatch") or request.user.has_perms(
+        ["runs.add_run", "billing.add_invoice"]
+    )
     customers = _from_cursor(request, filterset.qs)
     table = CustomerTable(filterset.qs if customers is None else customers, exclude=() if can_group else ("select",))
     paginator = LazyPaginator if customers is None else _FromCursor

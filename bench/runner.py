@@ -64,7 +64,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--connections", type=int, default=int(os.environ.get("BENCH_CONNECTIONS") or 8), help="wrk connections"
     )
     parser.add_argument(
-        "--only", default="", help="comma-separated parts to run: writes, pages, documents, load, memory (default: all)"
+        "--only",
+        default="",
+        help="comma-separated parts to run: writes, runs, pages, documents, load, memory (default: all)",
     )
     parser.add_argument("--skip-load", action="store_true", help="no gunicorn/wrk throughput")
     parser.add_argument("--skip-memory", action="store_true", help="no peak-memory subprocesses")
@@ -255,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
         "Latency: in-process django.test.Client (force_login, DEBUG off, the whole middleware stack); "
         "throughput: gunicorn over loopback with wrk."
     )
-    parts = set(filter(None, args.only.split(","))) or {"writes", "pages", "documents", "load", "memory"}
+    parts = set(filter(None, args.only.split(","))) or {"writes", "runs", "pages", "documents", "load", "memory"}
     n = size.bulk_customers
     if "writes" in parts:
         say(f"Bulk writes for {n:,} customers ({args.repeat} runs each, rolled back)…")
@@ -271,6 +273,15 @@ def main(argv: list[str] | None = None) -> int:
         writes.vacuum()
         rows.append(writes.measure_invoice_run(fx, n, args.invoice_repeat))
         writes.vacuum()
+    if "runs" in parts:
+        say(f"Invoice runs through the queue for {n:,} customers (real worker processes)…")
+        from django.test import Client
+
+        from . import runs
+
+        client = Client()
+        client.force_login(pages._user(fx.manager_id))
+        rows += runs.measure(fx, n, size.memory_customers[1], url, client)
     if "pages" in parts:
         say(f"Pages ({args.requests} requests each)…")
         rows += pages.measure(size, fx, args.requests)

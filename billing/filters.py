@@ -50,6 +50,8 @@ class _InvoiceSearch(django_filters.FilterSet):
 
 class InvoiceFilter(_InvoiceSearch):
     status = django_filters.ChoiceFilter(choices=InvoiceStatus.choices, empty_label="Any status", label="Status")
+    # The invoices one invoice run raised: the run page's result link.
+    run = django_filters.NumberFilter(field_name="run", widget=forms.HiddenInput)
 
     class Meta:
         model = Invoice

@@ -24,13 +24,9 @@ def date_field(label: str) -> forms.DateField:
     )
 
 
-class InvoiceForm(KeyedForm):
-    # The picker (radios, or a fixed customer) is drawn by the template; never render a <select> of every customer.
-    customer = forms.ModelChoiceField(
-        queryset=Customer.objects.all(),
-        widget=forms.HiddenInput,
-        error_messages={"required": "Choose a customer.", "invalid_choice": "That customer does not exist."},
-    )
+class InvoiceDatesForm(KeyedForm):
+    """An invoice's issue and due dates (today and the usual terms by default); due never before issue."""
+
     issue_date = date_field("Issue date")
     due_date = date_field("Due date")
 
@@ -48,6 +44,24 @@ class InvoiceForm(KeyedForm):
         if issue_date and due_date and due_date < issue_date:
             self.add_error("due_date", DUE_BEFORE_ISSUE)
         return cleaned
+
+
+class InvoiceForm(InvoiceDatesForm):
+    # The picker (radios, or a fixed customer) is drawn by the template; never render a <select> of every customer.
+    customer = forms.ModelChoiceField(
+        queryset=Customer.objects.all(),
+        widget=forms.HiddenInput,
+        error_messages={"required": "Choose a customer.", "invalid_choice": "That customer does not exist."},
+    )
+    field_order = ["customer", "issue_date", "due_date"]
+
+
+class InvoiceRunForm(InvoiceDatesForm):
+    """An invoice run's dates; its lines are the invoice form's, its customers a Selection (billing.selection)."""
+
+    expected_count = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
+    # Sent by "Yes, create N invoices" (never a hidden field): what the person said yes to.
+    confirmed = forms.CharField(widget=forms.HiddenInput, required=False, max_length=100)
 
 
 class InvoiceLineForm(forms.Form):

@@ -99,6 +99,10 @@ class Invoice(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # The invoice run that raised it (Billing › Runs), if any: at most one invoice per customer and run.
+    run = models.ForeignKey(
+        "runs.Run", null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+    )
 
     objects = InvoiceQuerySet.as_manager()
 
@@ -119,6 +123,9 @@ class Invoice(models.Model):
                 condition=Q(voided_at__isnull=True) | (Q(paid=0) & Q(credited=0)), name="invoice_void_settles_nothing"
             ),
             models.CheckConstraint(condition=Q(due_date__gte=F("issue_date")), name="invoice_due_after_issue"),
+            models.UniqueConstraint(
+                fields=["run", "customer"], condition=Q(run__isnull=False), name="invoice_once_per_customer_and_run"
+            ),
         ]
         triggers = [
             # Aggregates may only be written by the child-row triggers (which run one level deeper).

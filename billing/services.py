@@ -252,6 +252,7 @@ def create_invoices(
     issue_date: datetime.date | str | None = None,
     due_date: datetime.date | str | None = None,
     by=None,
+    run_id: int | None = None,
 ) -> InvoiceRun:
     """An invoice run: the same lines for every chosen customer, each invoice settled from the
     customer's auto-apply credits oldest first, exactly as create_invoice does one at a time.
@@ -274,12 +275,12 @@ def create_invoices(
             f"""
             CREATE TEMPORARY TABLE invoice_run ON COMMIT DROP AS
             WITH new AS (
-                INSERT INTO billing_invoice (customer_id, issue_date, due_date, total, paid, credited, created_at, created_by_id)
-                SELECT c.id, %s, %s, 0, 0, 0, now(), %s FROM customers_customer c WHERE c.id IN ({ids_sql})
+                INSERT INTO billing_invoice (customer_id, issue_date, due_date, total, paid, credited, created_at, created_by_id, run_id)
+                SELECT c.id, %s, %s, 0, 0, 0, now(), %s, %s FROM customers_customer c WHERE c.id IN ({ids_sql})
                 RETURNING id, customer_id
             ) SELECT * FROM new
             """,
-            [issue_date, due_date, by_id, *params],
+            [issue_date, due_date, by_id, run_id, *params],
         )
         values = ", ".join(["(%s, %s::integer, %s::numeric)"] * len(checked))
         cursor.execute(

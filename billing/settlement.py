@@ -31,6 +31,9 @@ class Settlement:
     available: Callable[[int], Decimal]
     # An overpayment's extra as a credit (reason overpayment, auto-apply on): (customer_id, amount, *, date, note, by).
     credit_overpayment: Callable[..., object]
+    # For an invoice run's summary: (customers who would get credit, how much) if each chosen customer (ids_sql,
+    # params) got an invoice of this total now.
+    preview_run: Callable[[str, list, Decimal], tuple[int, Decimal]]
 
 
 def _no_credits(customer_id: int, amount: Decimal, **_: object) -> object:
@@ -43,6 +46,7 @@ NOTHING = Settlement(
     release=lambda invoice_pk: None,
     available=lambda customer_id: ZERO,
     credit_overpayment=_no_credits,
+    preview_run=lambda ids_sql, params, each: (0, ZERO),
 )
 _registered = NOTHING
 

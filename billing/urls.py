@@ -7,6 +7,7 @@ urlpatterns = [
     path("invoices/", views.invoice_list, name="invoice_list"),
     path("invoices/new/", views.invoice_add, name="invoice_add"),
     path("invoices/new/customers/", views.customer_search, name="customer_search"),
+    path("invoice-run/", views.invoice_run, name="invoice_run"),
     path("invoices/<int:pk>/", views.invoice_detail, name="invoice_detail"),
     path("invoices/<int:pk>/history/", views.invoice_history, name="invoice_history"),
     path("invoices/<int:pk>/apply-credit/", views.invoice_apply_credit, name="invoice_apply_credit"),

@@ -7,6 +7,7 @@ request a view renders only its partial (django-template-partials).
 
 from __future__ import annotations
 
+import hashlib
 from decimal import Decimal
 
 from django.contrib import messages
@@ -15,6 +16,7 @@ from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
 from django_tables2 import RequestConfig
 from django_tables2.paginators import LazyPaginator
 
@@ -23,17 +25,26 @@ from billing_site.history import history
 from billing_site.ledger import today
 from billing_site.money import ZERO, format_money, parse_amount
 from billing_site.permissions import permission_required
-from billing_site.web import add_service_errors, page_or_partial, picker, pk_or_none, see_other
+from billing_site.web import add_service_errors, page_or_partial, picker, pk_or_none, see_other, wants_partial
+from customers.filters import tag_suggestions
 from customers.models import Customer
 from customers.services import PICKER_LIMIT, customer_choices, customer_or_none
+from runs.models import Run
 
 from . import settlement
 from .filters import InvoiceFilter, PaymentFilter, search_invoices
-from .forms import InvoiceForm, PaymentForm, line_formset
+from .forms import InvoiceForm, InvoiceRunForm, PaymentForm, line_formset
+from .invoice_run import preview as start_preview
+from .invoice_run import start_invoice_run
 from .models import Invoice, InvoiceStatus, Payment
+from .selection import Selection, read_selection
 from .tables import InvoiceTable, PaymentTable
 
 PER_PAGE = 25
+RUN_PREVIEW = 5  # customers named in an invoice run's summary, "and N more" after them
+NOBODY_TO_INVOICE = (
+    "Choose who gets an invoice: search, choose a class tag, tick “Has outstanding balance”, or tick “All customers”."
+)
 
 
 # ---- helpers -----------------------------------------------------------------------------
@@ -65,7 +76,10 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
     filters = InvoiceFilter(request.GET, queryset=Invoice.objects.select_related("customer"))
     table = InvoiceTable(filters.qs)
     _paginate(request, table)
-    return _page(request, "billing/invoice_list.html", "table", {"filter": filters, "table": table})
+    context = {"filter": filters, "table": table, "run": None}
+    if filters.is_valid() and filters.form.cleaned_data.get("run") and not wants_partial(request):
+        context["run"] = Run.objects.defer("items").filter(pk=filters.form.cleaned_data["run"]).first()
+    return _page(request, "billing/invoice_list.html", "table", context)
 
 
 @require_GET
@@ -327,3 +341,88 @@ def payment_add(request: HttpRequest) -> HttpResponse:
         **picker(request.POST.get("invoice_q"), selected, None if fixed else _invoice_choices),
     }
     return _page(request, "billing/payment_form.html", "payment_form", context, status=status)
+
+
+# Invoice run -----------------------------------------------------------------------------------
+
+
+def _run_selection_context(selection: Selection) -> dict:
+    if selection.error or selection.nobody:
+        return {"selection": selection, "count": 0, "preview_names": [], "more": 0}
+    queryset = selection.queryset
+    count = queryset.count()
+    names = list(queryset.order_by("name", "id").values_list("name", flat=True)[:RUN_PREVIEW])
+    return {"selection": selection, "count": count, "preview_names": names, "more": count - len(names)}
+
+
+@vary_on_headers("HX-Request")
+@require_http_methods(["GET", "POST"])
+@permission_required("billing.add_invoice")
+@permission_required("runs.add_run")
+def invoice_run(request: HttpRequest) -> HttpResponse:
+    """Billing › Invoice run: the same lines for every chosen customer, raised in the background (a Run).
+
+    Create shows the summary first — N invoices × £X = £total and the credit that will be applied — and nothing
+    starts until "Yes, create N invoices" comes back saying yes to exactly that choice, those lines and dates."""
+    data = request.POST if request.method == "POST" else request.GET
+    selection = read_selection(data, required=request.method == "POST")
+    status, show_errors, question = 200, True, None
+    if request.method == "POST":
+        add_line = "add_line" in request.POST
+        lines = line_formset(request.POST, add_line=add_line)
+        if add_line:
+            form, show_errors = InvoiceRunForm(initial=request.POST.dict()), False
+        else:
+            form = InvoiceRunForm(request.POST)
+            if selection.error or selection.nobody:
+                form.add_error(None, selection.error or NOBODY_TO_INVOICE)
+            if all([form.is_valid(), lines.is_valid()]):
+                run, question = _start_or_ask(request, form, lines, selection)
+                if run is not None:
+                    messages.success(request, f"Invoice run started: {run.title}. This page follows it.")
+                    return see_other(request, run.get_absolute_url())
+            status = 200 if question else 422
+    else:
+        form = InvoiceRunForm(initial=InvoiceRunForm.defaults())
+        lines = line_formset()
+    context = {"form": form, "lines": lines, "show_errors": show_errors, "question": question}
+    context.update(_run_selection_context(selection))
+    if wants_partial(request) and request.method == "GET":
+        return render(request, "billing/invoice_run.html#selection", context)
+    context["tags"] = tag_suggestions() if selection.by_filter else []
+    return render(request, "billing/invoice_run.html", context, status=status)
+
+
+def _start_or_ask(request: HttpRequest, form: InvoiceRunForm, lines, selection: Selection):
+    """The run (new, or the first one for a repeated key); or the summary question to ask first; or (None, None)
+    with the errors on the form."""
+    fields = form.cleaned_data
+    try:
+        summary = start_preview(selection.for_service, lines.lines())
+    except ValidationError as error:
+        add_service_errors(form, error)
+        return None, None
+    if fields["expected_count"] is not None and fields["expected_count"] != summary["count"]:
+        form.add_error(
+            None,
+            f"The choice now matches {summary['count']:,} customers, not {fields['expected_count']:,}. "
+            "Check the summary, then press Create invoices again.",
+        )
+        return None, None
+    said = (lines.lines(), fields["issue_date"], fields["due_date"])
+    confirmation = selection.confirmation(summary["count"], hashlib.sha256(repr(said).encode()).hexdigest()[:16])
+    if fields["confirmed"] != confirmation:
+        return None, {**summary, "confirmation": confirmation}
+    try:
+        run = start_invoice_run(
+            selection.for_service,
+            lines.lines(),
+            issue_date=fields["issue_date"],
+            due_date=fields["due_date"],
+            by=request.user,
+            idempotency_key=fields["idempotency_key"],
+        )
+    except ValidationError as error:
+        add_service_errors(form, error)
+        return None, None
+    return run, None

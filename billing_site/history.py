@@ -37,6 +37,7 @@ ACTIONS = {
     "refund_credit": "Credit refunded",
     "reverse_refund": "Refund reversed",
     "create_invoice": "Invoice created",
+    "create_invoices": "Invoice raised by an invoice run",
     "record_payment": "Payment recorded",
     "void_invoice": "Invoice voided",
 }

@@ -235,11 +235,16 @@ if HTTPS:
 
 # Background work (README › Background work): Procrastinate's jobs live in this same PostgreSQL database and are
 # deferred in the transaction of the request that asks for them. Workers: `manage.py procrastinate worker`.
+# A worker that stops sending heartbeats (killed, its machine gone) for this long has its jobs retried elsewhere.
+RUNS_STALLED_AFTER_SECONDS = int(os.environ.get("RUNS_STALLED_AFTER_SECONDS", "30"))
 PROCRASTINATE_WORKER_DEFAULTS = {
     "delete_jobs": "successful",  # a finished job's record is the Run, not the queue's row
-    "update_heartbeat_interval": 5,
-    "stalled_worker_timeout": 30,
+    "fetch_job_polling_interval": 1,  # new jobs wake a worker at once (LISTEN/NOTIFY); this is the safety net
+    "update_heartbeat_interval": max(1, RUNS_STALLED_AFTER_SECONDS // 6),
+    "stalled_worker_timeout": RUNS_STALLED_AFTER_SECONDS,
 }
+# A bulk credit for more customers than this runs in the background (credits.bulk_run); below, it is instant.
+BULK_CREDITS_IN_BACKGROUND_ABOVE = 20_000
 RUNS_JOBS_PER_RUN = int(os.environ.get("RUNS_JOBS_PER_RUN", "4"))
 
 # Documents the family receives (README › Documents): who the studio is on every PDF and email, and how email leaves.

@@ -11,3 +11,10 @@ class CreditsConfig(AppConfig):
         from .services import SETTLEMENT
 
         settlement.register(SETTLEMENT)
+
+        from runs.models import Kind
+        from runs.services import register
+
+        from .bulk_run import bulk_credit_chunk
+
+        register(Kind.BULK_CREDITS, bulk_credit_chunk)

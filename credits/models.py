@@ -90,6 +90,11 @@ class CreditBatch(models.Model):
     undone_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # A bulk credit for more customers than settings.BULK_CREDITS_IN_BACKGROUND_ABOVE runs in the background: one batch
+    # per chunk of that run (Billing › Runs).
+    run = models.ForeignKey(
+        "runs.Run", null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

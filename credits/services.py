@@ -157,6 +157,7 @@ def add_bulk_credits(
     auto_apply: bool = True,
     by=None,
     idempotency_key: str | None = None,
+    run_id: int | None = None,
 ) -> CreditBatch:
     """The same credit for every chosen customer: all or nothing, one batch, one INSERT ... SELECT.
 
@@ -219,6 +220,7 @@ def add_bulk_credits(
         count=count,
         total=amount * count,
         created_by=by,
+        run_id=run_id,
     )
     claim.record(batch, _bulk_fingerprint(chosen, amount, date, reason, note, auto_apply))
     return batch
@@ -629,6 +631,22 @@ def available_for(customer_id: int) -> Decimal:
     return Credit.objects.auto_applicable_for(customer_id).aggregate(total=Sum("remaining"))["total"] or ZERO
 
 
+def preview_credit_for_run(ids_sql: str, params: list, each: Decimal) -> tuple[int, Decimal]:
+    """How many of the chosen customers would have credit applied to a new invoice of `each`, and how much in all."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT count(*), COALESCE(SUM(LEAST(available, %s)), 0) FROM (
+                SELECT customer_id, SUM(remaining) AS available FROM credits_credit
+                WHERE auto_apply AND remaining > 0 AND customer_id IN ({ids_sql}) GROUP BY customer_id
+            ) a
+            """,
+            [each, *params],
+        )
+        customers, amount = cursor.fetchone()
+    return (customers, amount) if each > 0 else (0, ZERO)
+
+
 # How billing's invoices meet these credits (billing.settlement); registered by CreditsConfig.ready().
 SETTLEMENT = Settlement(
     apply=apply_available_credit,
@@ -636,4 +654,5 @@ SETTLEMENT = Settlement(
     release=release_invoice,
     available=available_for,
     credit_overpayment=credit_overpayment,
+    preview_run=preview_credit_for_run,
 )

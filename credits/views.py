@@ -31,14 +31,16 @@ from django_tables2 import RequestConfig
 from django_tables2.paginators import LazyPaginator
 
 from billing.models import Invoice, InvoiceStatus
+from billing.selection import Selection, read_selection
 from billing_site.history import history
 from billing_site.money import ZERO, format_money, parse_amount
 from billing_site.permissions import permission_required
 from billing_site.web import add_service_errors, page_or_partial, picker, see_other, wants_partial
 from customers.filters import tag_suggestions
 from customers.services import customer_choices, customer_or_none
+from runs.models import Run
 
-from . import mailing, services
+from . import bulk_run, mailing, services
 from .forms import (
     AGAIN_LABEL,
     CONFIRM_ABOVE,
@@ -49,9 +51,7 @@ from .forms import (
     CreditFilter,
     RefundForm,
     ReverseRefundForm,
-    Selection,
     UpdateCreditForm,
-    read_selection,
 )
 from .models import Credit, CreditAssignment, CreditBatch, CreditStatus, Reason, Refund, credit_note_number
 from .tables import AssignTable, BatchCreditTable, CreditTable, RefundTable, url_of
@@ -240,6 +240,9 @@ def credit_bulk(request: HttpRequest) -> HttpResponse:
             form.add_error(None, selection.error or NOBODY_CHOSEN)
         if form.is_valid():
             batch, twin, question = _create_batch(request, form, selection)
+            if isinstance(batch, Run):
+                messages.success(request, f"{batch.title}: started in the background. This page follows it.")
+                return see_other(request, batch.get_absolute_url())
             if batch is not None:
                 messages.success(
                     request,
@@ -269,7 +272,7 @@ def credit_bulk(request: HttpRequest) -> HttpResponse:
 
 def _create_batch(
     request: HttpRequest, form: BulkCreditForm, selection: Selection
-) -> tuple[CreditBatch | None, CreditBatch | None, dict | None]:
+) -> tuple[CreditBatch | Run | None, CreditBatch | None, dict | None]:
     """The new (or, for a repeated key, the first) batch; or None with the errors on the form, the twin that stopped
     it, or the question to ask first (count, amount, total and the confirmation that says yes to them)."""
     fields = form.cleaned_data
@@ -305,8 +308,10 @@ def _create_batch(
     if (count > CONFIRM_ABOVE or fields["confirmed"]) and fields["confirmed"] != confirmation:
         question = {"count": count, "amount": fields["amount"], "total": fields["amount"] * count}
         return None, None, {**question, "confirmation": confirmation}
+    # Instant and all or nothing; above BULK_CREDITS_IN_BACKGROUND_ABOVE customers, a Run with a progress bar.
+    create = bulk_run.start_bulk_credit_run if bulk_run.in_background(count) else services.add_bulk_credits
     try:
-        batch = services.add_bulk_credits(
+        batch = create(
             selection.for_service,
             fields["amount"],
             date=fields["date"],
@@ -372,7 +377,9 @@ def _filtered_credits(request: HttpRequest) -> tuple[CreditFilter, QuerySet[Cred
 def credit_list(request: HttpRequest) -> HttpResponse:
     filterset, credits = _filtered_credits(request)
     table = _table(request, CreditTable(credits.select_related("customer", "created_by")))
-    context = {"filter": filterset, "table": table, "export_query": request.GET.urlencode()}
+    context = {"filter": filterset, "table": table, "export_query": request.GET.urlencode(), "run": None}
+    if filterset.is_valid() and filterset.form.cleaned_data.get("run") and not wants_partial(request):
+        context["run"] = Run.objects.defer("items").filter(pk=filterset.form.cleaned_data["run"]).first()
     return render(request, page_or_partial(request, "credits/list.html", "table"), context)
 
 

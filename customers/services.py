@@ -64,6 +64,14 @@ def customer_ids_sql(customers: QuerySet[Customer] | Iterable[Customer | int]) -
     return sql, list(params)
 
 
+def chosen_ids(customers: QuerySet[Customer] | Iterable[Customer | int]) -> list[int]:
+    """The chosen customers' ids in id order (the lock order of every write), for a Run's items."""
+    sql, params = customer_ids_sql(customers)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT pk FROM ({sql}) chosen ORDER BY pk", params)
+        return [row[0] for row in cursor.fetchall()]
+
+
 def customer_set_digest(ids_sql: str, params: list) -> str | None:
     """A digest of exactly which customers `customer_ids_sql` chooses; None for nobody."""
     with connection.cursor() as cursor:

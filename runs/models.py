@@ -44,6 +44,8 @@ class Run(models.Model):
     result_url = models.CharField(max_length=300, blank=True)
     result_label = models.CharField(max_length=100, blank=True)
     job_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
+    # What it was asked to do (kind, parameters, exactly which items): the same again is the same run.
+    fingerprint = models.CharField(max_length=64, db_index=True, editable=False, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -30,6 +30,10 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
 NOTHING_TO_DO = "No customers are chosen: there is nothing to run."
 ALREADY_FINISHED = "This run has already finished; there is nothing to cancel."
+SAME_RUN = (
+    "The same {kind} (the same customers and the same details) was already started by {who} at {when}: "
+    "see run #{pk} on Billing › Runs. Nothing new was started."
+)
 
 
 @dataclasses.dataclass
@@ -59,7 +63,7 @@ def start_run(
     params: dict,
     by=None,
     chunk_size: int = 500,
-    result_url: str = "",
+    result_url: str = "",  # "{run}" in it becomes the run's id
     result_label: str = "",
     idempotency_key: str | None = None,
 ) -> Run:
@@ -76,7 +80,9 @@ def start_run(
         digest = keys.fingerprint(kind=str(kind), params=params, items=keys.fingerprint(items=items))
         if claim.taken:
             return claim.replay(digest, Run.objects.all(), "run")
+        _refuse_twin(kind, digest)
         run = Run.objects.create(
+            fingerprint=digest,
             kind=kind,
             title=title,
             params=params,
@@ -88,16 +94,47 @@ def start_run(
             created_by=by,
         )
         Chunk.objects.bulk_create(
-            Chunk(run=run, number=n, first=first, last=min(first + chunk_size, len(items)) - 1)
-            for n, first in enumerate(range(0, len(items), chunk_size))
+            Chunk(run=run, number=n, first=first, last=last - 1)
+            for n, (first, last) in enumerate(_bounds(len(items), chunk_size))
         )
         from .tasks import work  # the task module imports Procrastinate's app, ready only after apps load
 
-        jobs = min(jobs_per_run(), -(-len(items) // chunk_size))
+        jobs = min(jobs_per_run(), len(_bounds(len(items), chunk_size)))
         run.job_ids = [work.defer(run_id=run.pk) for _ in range(jobs)]
-        run.save(update_fields=["job_ids"])
+        run.result_url = result_url.replace("{run}", str(run.pk))
+        run.save(update_fields=["job_ids", "result_url"])
         claim.record(run, digest)
     return run
+
+
+def _bounds(count: int, chunk_size: int) -> list[tuple[int, int]]:
+    """The chunks' [first, last) item positions. The first chunk is a quarter of the others, so that the bar moves
+    within a second of the start; the rest are full size, where the set-based work pays off."""
+    first = max(1, min(count, chunk_size // 4))
+    return [(0, first)] + [(start, min(start + chunk_size, count)) for start in range(first, count, chunk_size)]
+
+
+def _refuse_twin(kind: str, digest: str) -> None:
+    """Two tabs, or a second person, starting exactly the same run: the second is refused while the first has not
+    been cancelled (each customer would otherwise get everything twice). Two at the same moment queue on a lock."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"runs:{digest}"])
+    twin = (
+        Run.objects.filter(fingerprint=digest)
+        .exclude(status=Status.CANCELLED)
+        .select_related("created_by")
+        .defer("items")
+        .first()
+    )
+    if twin is not None:
+        raise ValidationError(
+            SAME_RUN.format(
+                kind=twin.get_kind_display().lower(),
+                who=twin.created_by.get_username() if twin.created_by else "the system",
+                when=f"{timezone.localtime(twin.created_at):%H:%M on %-d %b %Y}",
+                pk=twin.pk,
+            )
+        )
 
 
 def work(run_id: int) -> None:
@@ -122,7 +159,7 @@ def _do_next_chunk(run_id: int) -> bool:
         )
         if chunk is None:
             return False
-        run = Run.objects.get(pk=run_id)
+        run = Run.objects.select_related("created_by").defer("items").get(pk=run_id)
         ids = list(Run.objects.filter(pk=run_id).values_list(f"items__{chunk.first}_{chunk.last + 1}", flat=True).get())
         try:
             with transaction.atomic():

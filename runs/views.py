@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
 from django.db.models import IntegerField, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
@@ -13,6 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_tables2 import RequestConfig
 
+from billing_site.permissions import permission_required
 from billing_site.web import page_or_partial, see_other
 
 from . import services
@@ -36,7 +36,7 @@ def run_list(request: HttpRequest) -> HttpResponse:
     runs = Run.objects.select_related("created_by").defer("items", "params").annotate(done=_done_so_far())
     table = RunTable(runs)
     RequestConfig(request, paginate={"per_page": PAGE}).configure(table)
-    context = {"table": table, "unfinished": any(not run.finished for run in table.page.object_list)}
+    context = {"table": table, "unfinished": any(not row.record.finished for row in table.page.object_list)}
     return render(request, page_or_partial(request, "runs/list.html", "table"), context)
 
 

@@ -4,6 +4,7 @@ helpers every view test uses: htmx's headers, and counting a page's queries with
 from __future__ import annotations
 
 import os
+import threading
 
 import pytest
 from django.test import Client
@@ -130,9 +131,25 @@ def run_worker(transactional_db):
     empty: `run_worker()`. The jobs see only committed rows, hence transactional_db."""
     from procrastinate.contrib.django import app
 
+    def work(options: dict, failed: list) -> None:
+        try:
+            with app.replace_connector(app.connector.get_worker_connector()) as worker_app:
+                worker_app.run_worker(wait=False, install_signal_handlers=False, listen_notify=False, **options)
+        except BaseException as error:  # handed to the test's thread
+            failed.append(error)
+        finally:
+            from django.db import connection
+
+            connection.close()
+
     def run(**options) -> None:
-        with app.replace_connector(app.connector.get_worker_connector()) as worker_app:
-            worker_app.run_worker(wait=False, install_signal_handlers=False, listen_notify=False, **options)
+        # In a thread of its own: after a browser test, Playwright's event loop is running in this one.
+        failed: list[BaseException] = []
+        thread = threading.Thread(target=work, args=(options, failed))
+        thread.start()
+        thread.join()
+        if failed:
+            raise failed[0]
 
     return run
 
@@ -153,7 +170,7 @@ def worker_processes(transactional_db):
 
     def start(*args: str) -> subprocess.Popen:
         env = {**os.environ, "DATABASE_URL": url, "PYTHONUNBUFFERED": "1"}
-        command = [sys.executable, "manage.py", "procrastinate", "worker", "--no-listen-notify", *args]
+        command = [sys.executable, "manage.py", "procrastinate", "worker", *args]
         process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         started.append(process)
         return process

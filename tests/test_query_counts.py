@@ -13,6 +13,7 @@ import types
 import pytest
 
 from billing import services as billing
+from billing.invoice_run import start_invoice_run
 from credits import services as credits
 from customers.models import Customer
 from tests.conftest import htmx
@@ -41,6 +42,10 @@ def grow(world: types.SimpleNamespace, rows: int) -> None:
     # A batch as big as the tag's customers, for the batch page.
     world.batch = credits.add_bulk_credits(
         Customer.objects.filter(tags__contains=[TAG]), "2.00", reason="goodwill", by=world.manager
+    )
+    # An invoice run as big as the tag's customers, in chunks of two (queued: the pages read its chunks either way).
+    world.run = start_invoice_run(
+        Customer.objects.filter(tags__contains=[TAG]), [("Term", 1, "10.00")], by=world.manager, chunk_size=2
     )
 
 
@@ -79,6 +84,11 @@ def pages(world: types.SimpleNamespace) -> dict[str, tuple[str, dict]]:
         "credit add assignment panel": (f"/billing/credits/{credit}/assignments/add/", htmx()),
         "credit history tab": (f"/billing/credits/{credit}/history/", {}),
         "credit delete confirmation": (f"/billing/credits/{credit}/delete/", {}),
+        "runs": ("/billing/runs/", {}),
+        "run page": (f"/billing/runs/{world.run.pk}/", {}),
+        "run progress (htmx)": (f"/billing/runs/{world.run.pk}/", htmx()),
+        "invoice run, all matching": (f"/billing/invoice-run/?all_matching=1&tag={TAG}", {}),
+        "invoices of a run": (f"/billing/invoices/?run={world.run.pk}", {}),
     }
 
 

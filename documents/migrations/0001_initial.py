@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("billing", "0009_field_labels"),
-        ("credits", "0016_credit_note_numbers"),
+        ("credits", "0017_credit_note_numbers"),
         ("customers", "0003_postal_address"),
         ("runs", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),

@@ -171,7 +171,8 @@
     form.querySelectorAll("input[data-all-matching]:not([disabled])").forEach(function (input) {
       params.append(input.name, input.value);
     });
-    window.location.assign(form.action + "?" + params.toString());
+    var action = (event.submitter && event.submitter.getAttribute("formaction")) || form.action;
+    window.location.assign(action + "?" + params.toString());
   });
 
   // A refreshed table (search, sort, page) comes without ticks: put them back before anyone sees it.

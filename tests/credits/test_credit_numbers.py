@@ -136,7 +136,7 @@ def test_two_credits_at_once_queue_on_the_counter_and_a_rollback_leaves_no_gap(t
 def test_the_migration_numbers_existing_credits_in_creation_order(transactional_db):
     amy = CustomerFactory()
     executor = MigrationExecutor(connection)
-    executor.migrate([("credits", "0015_run_permissions")])
+    executor.migrate([("credits", "0016_batch_run")])
     try:
         with connection.cursor() as cursor:
             for amount, made in (("1.00", "2026-03-01"), ("2.00", "2026-01-01"), ("3.00", "2026-02-01")):

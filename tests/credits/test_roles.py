@@ -21,7 +21,7 @@ GROUP_MIGRATIONS = [
     ("credits", "0011_managers_unlock_logins"),
     ("credits", "0014_refund_permissions"),
     ("credits", "0015_run_permissions"),
-    ("credits", "0017_document_permissions"),
+    ("credits", "0018_document_permissions"),
 ]
 
 

@@ -13,6 +13,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from billing import services as billing
+from billing.invoice_run import start_invoice_run
 from credits import roles
 from credits import services as credits
 from documents.models import Email
@@ -22,7 +23,18 @@ from tests.factories import CustomerFactory, UserFactory, credit_for, invoice_fo
 # history's context, who may log in (users, groups, permissions) and axes' login records (Locked logins'
 # Unlock deletes them). Sessions are left out: a refused form may still leave a message in the session,
 # which is not the ledger.
-SNAPSHOT_APPS = ("customers", "billing", "credits", "idempotency", "pghistory", "auth", "admin", "axes", "documents")
+SNAPSHOT_APPS = (
+    "customers",
+    "billing",
+    "credits",
+    "runs",
+    "idempotency",
+    "pghistory",
+    "auth",
+    "admin",
+    "axes",
+    "documents",
+)
 
 MONEY_TOTALS = """
 SELECT
@@ -117,6 +129,8 @@ def build_world() -> types.SimpleNamespace:
     w.refund = credits.refund_credit(w.refunded_credit, "20.00", method="cash")
     w.reversed_refund = credits.refund_credit(w.refunded_credit, "1.00")
     credits.reverse_refund(w.reversed_refund, reason="Typed the wrong amount")
+    # A queued invoice run, for Billing › Runs and Cancel.
+    w.run = start_invoice_run([w.amy.pk, w.ben.pk], [("Spring term", 1, "90.00")], by=w.manager)
     # A login locked after five wrong passwords, for Locked logins' Unlock.
     w.locked = AccessAttempt.objects.create(
         username="locked.out", ip_address="127.0.0.1", user_agent="test", failures_since_start=5,

@@ -105,6 +105,10 @@ RULES: dict[str, Rule] = {
     "documents:outbox_detail": Rule(("GET",), STAFF),
     "documents:outbox_attachment": Rule(("GET",), STAFF),
     "documents:outbox_retry": Rule(("POST",), STAFF),
+    "billing:invoice_run": Rule(("GET", "POST"), MANAGERS),
+    "runs:list": Rule(("GET",), STAFF),
+    "runs:detail": Rule(("GET",), STAFF),
+    "runs:cancel": Rule(("POST",), MANAGERS),
 }
 
 
@@ -141,6 +145,8 @@ def url_for(name: str, w) -> str:
         return reverse(name, args=[w.amy.pk])
     if name in {"documents:outbox_detail", "documents:outbox_attachment", "documents:outbox_retry"}:
         return reverse(name, args=[w.failed_email.pk])
+    if name in {"runs:detail", "runs:cancel"}:
+        return reverse(name, args=[w.run.pk])
     if name.startswith("credits:batch_"):
         return reverse(name, args=[w.batch.pk])
     if name.startswith("customers:") and name not in {"customers:list", "customers:add", "customers:matching"}:
@@ -193,7 +199,28 @@ def valid_post(name: str, w) -> dict:
         "documents:email_statement": lambda: {"idempotency_key": uuid.uuid4().hex},
         "documents:statement_run_new": lambda: {"who": "balance_or_credit", "idempotency_key": uuid.uuid4().hex},
         "documents:outbox_retry": lambda: {},
+        "billing:invoice_run": lambda: invoice_run_form(w.superuser, w.ben),
+        "runs:cancel": lambda: {},
     }[name]()
+
+
+def invoice_run_form(asker, customer) -> dict:
+    """An invoice run's form for one ticked customer, with the yes to its summary (asked once by `asker`)."""
+    data = {
+        "customer": [customer.pk],
+        "issue_date": "2026-12-01",
+        "due_date": "2026-12-31",
+        "lines-TOTAL_FORMS": "1",
+        "lines-INITIAL_FORMS": "0",
+        "lines-0-description": "Summer term",
+        "lines-0-quantity": "1",
+        "lines-0-unit_price": "60.00",
+        "idempotency_key": uuid.uuid4().hex,
+    }
+    with transaction.atomic():  # asking writes nothing, but logging in does: leave no trace of it
+        asked = parse(logged_in(asker).post(reverse("billing:invoice_run"), data))
+        transaction.set_rollback(True)
+    return {**data, "confirmed": asked.one("button", name="confirmed")["value"]}
 
 
 def test_every_url_of_the_project_has_a_rule():

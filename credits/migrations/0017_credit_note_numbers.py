@@ -15,7 +15,7 @@ INSERT INTO credits_creditnotecounter (id, last) SELECT 1, COALESCE(max(number),
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("credits", "0015_run_permissions"),
+        ("credits", "0016_batch_run"),
     ]
 
     operations = [

@@ -35,5 +35,5 @@ def remove_added(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("credits", "0016_credit_note_numbers"), ("documents", "0001_initial")]
+    dependencies = [("credits", "0017_credit_note_numbers"), ("documents", "0001_initial")]
     operations = [migrations.RunPython(create_groups, remove_added)]
