@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from documents.models import Email
-from tests.documents.conftest import smtp_server as _smtp_server_fixture  # noqa: F401 - the smtp_server fixture
+from tests.documents.conftest import smtp_server  # noqa: F401 - the fixture, asked for by name below
 from tests.factories import CustomerFactory, credit_for, invoice_for
 
 pytestmark = pytest.mark.browser
@@ -47,11 +47,12 @@ def open_billing_menu(page, item: str) -> None:
 def test_add_credit_with_email_the_credit_note_reaches_the_outbox_and_the_family(
     as_user,
     staff,
-    smtp_server,
+    request,
     run_worker,
     screenshot,
     assert_accessible,
 ):
+    mail = request.getfixturevalue("smtp_server")
     amy = CustomerFactory(name="Amy Parent", email="amy@mail.test")
     page = as_user(staff)
     open_billing_menu(page, "Add Credit")
@@ -83,7 +84,7 @@ def test_add_credit_with_email_the_credit_note_reaches_the_outbox_and_the_family
     expect(page.get_by_text("We have added a credit of £25.00")).to_be_visible()
     screenshot(page, "documents-3-outbox-email")
     assert_accessible(page)
-    [message] = smtp_server.messages
+    [message] = mail.messages
     assert message["To"] == "amy@mail.test" and credit.display_number in message["Subject"]
     assert Email.objects.get().status == "sent"
 
@@ -128,10 +129,11 @@ def test_a_statement_run_lists_a_customer_without_an_email_address(
     manager,
     live_server,
     run_worker,
-    smtp_server,
+    request,
     screenshot,
     assert_accessible,
 ):
+    mail = request.getfixturevalue("smtp_server")
     invoice_for(CustomerFactory(name="Amy Parent", email="amy@mail.test"), "30.00")
     invoice_for(CustomerFactory(name="Nadia Noaddress", email=""), "40.00")
     page = as_user(manager)
@@ -147,4 +149,4 @@ def test_a_statement_run_lists_a_customer_without_an_email_address(
     expect(page.get_by_text("No email address")).to_be_visible()
     screenshot(page, "documents-7-statement-run-done")
     assert_accessible(page)
-    assert [m["To"] for m in smtp_server.messages] == ["amy@mail.test"]
+    assert [m["To"] for m in mail.messages] == ["amy@mail.test"]

@@ -80,3 +80,32 @@ def smtp_server(settings, monkeypatch):
     monkeypatch.setenv("EMAIL_MAX_ATTEMPTS", "3")
     yield server
     server.stop()
+
+
+@pytest.fixture
+def run_worker(run_worker):
+    """The root conftest's real in-process worker, in a thread of its own: after a browser test, Playwright's event
+    loop stays open in this thread for the rest of the session, and Procrastinate's worker needs one of its own."""
+    import threading
+
+    from django.db import connection
+
+    def run(**options) -> None:
+        errors: list[BaseException] = []
+
+        def work() -> None:
+            try:
+                run_worker(**options)
+            except BaseException as error:  # noqa: BLE001 - raised again in the test's thread
+                errors.append(error)
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=work)
+        thread.start()
+        thread.join(300)
+        assert not thread.is_alive(), "the worker did not empty the queue in 5 minutes"
+        if errors:
+            raise errors[0]
+
+    return run
