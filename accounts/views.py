@@ -6,13 +6,16 @@ apps (layers: customers ← billing ← credits ← accounts). The URL names sta
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
+from django.db import connection
 from django.db.models import (
+    BooleanField,
     DecimalField,
     F,
     OuterRef,
@@ -21,6 +24,7 @@ from django.db.models import (
     Sum,
     Value,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.fields.tuple_lookups import (
     Tuple,
     TupleGreaterThan,
@@ -125,17 +129,29 @@ def _from_cursor(request: HttpRequest, customers: QuerySet[Customer]) -> QuerySe
     return customers.filter(TupleLessThanOrEqual(row, start) if descending else TupleGreaterThanOrEqual(row, start))
 
 
+_IDS = object()  # where the page's ids go in the balances query
+
+
+@functools.cache
+def _balances_sql() -> tuple[str, tuple]:
+    """with_balances' query for the customers whose ids are given as one array, built by the ORM once: it takes longer
+    to build (~1 ms of CPU) than PostgreSQL takes to answer it (0.2 ms), and the list asks on every page."""
+    customers = Customer.objects.filter(
+        RawSQL('"customers_customer"."id" = ANY(%s::bigint[])', (_IDS,), output_field=BooleanField())
+    )
+    query = with_balances(customers).order_by().values_list("pk", "outstanding_total", "available_credit").query
+    return query.sql_with_params()
+
+
 def _add_balances(table: CustomerTable) -> None:
     """Outstanding and available credit for the rows on the page only: one query, however deep the page."""
     records = [row.record for row in table.page.object_list]
     if not records:
         return
-    figures = {
-        pk: (owed, available)
-        for pk, owed, available in with_balances(Customer.objects.filter(pk__in=[r.pk for r in records]))
-        .order_by()
-        .values_list("pk", "outstanding_total", "available_credit")
-    }
+    sql, params = _balances_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [[r.pk for r in records] if param is _IDS else param for param in params])
+        figures = {pk: (owed, available) for pk, owed, available in cursor.fetchall()}
     for record in records:
         record.outstanding_total, record.available_credit = figures[record.pk]
 
@@ -153,12 +169,14 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     can_group = request.user.has_perm("credits.add_creditbatch") or request.user.has_perms(
         ["runs.add_run", "billing.add_invoice"]
     )
+    params = _filter_params(filterset)
     customers = _from_cursor(request, filterset.qs)
-    table = CustomerTable(filterset.qs if customers is None else customers, exclude=() if can_group else ("select",))
+    table = CustomerTable(
+        filterset.qs if customers is None else customers, exclude=() if can_group else ("select",), searched=params["q"]
+    )
     paginator = LazyPaginator if customers is None else _FromCursor
     RequestConfig(request, paginate={"paginator_class": paginator, "per_page": PER_PAGE}).configure(table)
     _add_balances(table)
-    params = _filter_params(filterset)
     context = {
         "filter": filterset,
         "table": table,

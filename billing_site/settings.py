@@ -152,7 +152,7 @@ PERMISSION_ASK = ("Managers", "a manager")
 
 AUTHENTICATION_BACKENDS = [
     "billing_site.auth.LoginThrottleBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "billing_site.auth.ModelBackend",  # Django's, with the user's roles and permissions read in the user's query
 ]
 # History context (who, which page) for the requests that write; a GET writes nothing, and with a context every one
 # of its queries would carry a set_config() in front (~3 ms of a 15 ms page). The services set their own context too.

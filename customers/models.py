@@ -6,8 +6,41 @@ import pghistory
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
+from django.db.models import F, Func, OrderBy
 from django.db.models.functions import Upper
 from django.urls import reverse
+
+TRIGRAM = 3  # the shortest search the trigram indexes can look up (pg_trgm reads three characters at a time)
+
+
+def name_order(searched: str = "", *, descending: bool = False) -> tuple[OrderBy, OrderBy]:
+    """Customers by name, then id; after a search long enough for the trigram indexes, sorted from its matches.
+
+    Given ORDER BY name, id LIMIT 26, PostgreSQL walks the (name, id) index and filters when it expects more than a few
+    hundred matches, as if they were spread evenly through the alphabet. A name's are not: every "Matthew …" sits under
+    M, and the walk reads half the table to show them ("Matthew Campbell" 130 ms, "Zoe" 330 ms on 100,000 customers).
+    The name as an expression (name || '': the same text, so the same order) is in no index, so PostgreSQL collects the
+    matches through the trigram indexes and sorts them (2-13 ms): at most what counting the matches costs, which the
+    Django admin does on every search. The price is paid by text found nearly everywhere, where the walk stopped early:
+    a surname 4 -> ~20 ms, an email's domain 1 -> ~150 ms. Shorter text has no trigram to look up: it still walks.
+    """
+    name = Func(F("name"), template="(%(expressions)s || '')") if len(searched.strip()) >= TRIGRAM else F("name")
+    return (name.desc(), F("id").desc()) if descending else (name.asc(), F("id").asc())
+
+
+def searched_text() -> Func:
+    """Name, email and phone as one text, for the trigram index that a search looks up once instead of three times.
+
+    Written as SQL's || (the columns are never NULL): Concat's COALESCE and casts cost the ORM twice the time to build
+    a search's query."""
+    return Func(
+        F("name"),
+        F("email"),
+        F("phone"),
+        arg_joiner=" || ' ' || ",  # in the order the migration writes them: the autodetector compares them in order
+        template="(%(expressions)s)",
+        output_field=models.TextField(),
+    )
 
 
 class CustomerQuerySet(models.QuerySet):
@@ -19,9 +52,12 @@ class CustomerQuerySet(models.QuerySet):
         text = text.strip()
         if not text:
             return self
-        return self.filter(
-            models.Q(name__icontains=text) | models.Q(email__icontains=text) | models.Q(phone__icontains=text)
-        )
+        found = models.Q(name__icontains=text) | models.Q(email__icontains=text) | models.Q(phone__icontains=text)
+        if len(text) < TRIGRAM:
+            return self.filter(found)
+        # Text in the name, the email or the phone is in the three together: the same rows, found with one look-up of
+        # the three's trigram index (customer_text_trgm) instead of one of each's (1.4 ms against 4.9 for a full name).
+        return self.alias(searched_text=searched_text()).filter(found, searched_text__icontains=text)
 
     def tagged(self, tag: str) -> CustomerQuerySet:
         return self.filter(tags__contains=[tag]) if tag else self
@@ -59,6 +95,7 @@ class Customer(models.Model):
             GinIndex(OpClass(Upper("email"), name="gin_trgm_ops"), name="customer_email_trgm", fastupdate=False),
             GinIndex(OpClass(Upper("phone"), name="gin_trgm_ops"), name="customer_phone_trgm", fastupdate=False),
             GinIndex(fields=["tags"], name="customer_tags", fastupdate=False),
+            GinIndex(OpClass(Upper(searched_text()), name="gin_trgm_ops"), name="customer_text_trgm", fastupdate=False),
         ]
 
     def __str__(self) -> str:

@@ -25,7 +25,7 @@ from billing_site.ledger import ledger_write
 from billing_site.web import pk_or_none
 from idempotency import services as idempotency
 
-from .models import Customer
+from .models import Customer, name_order
 
 CUSTOMER_GONE = "This customer no longer exists."
 NO_CUSTOMERS = "Choose at least one customer."
@@ -98,7 +98,9 @@ def customer_or_none(value: object) -> Customer | None:
 
 def customer_choices(text: str, chosen: Customer | None) -> list[Customer]:
     """A customer picker's options: the one already chosen first, then up to ten matches."""
-    found = list(Customer.objects.active().search(text).order_by("name", "id")[:PICKER_LIMIT]) if text.strip() else []
+    found = (
+        list(Customer.objects.active().search(text).order_by(*name_order(text))[:PICKER_LIMIT]) if text.strip() else []
+    )
     if chosen is not None:
         found = [chosen] + [customer for customer in found if customer.pk != chosen.pk]
     return found

@@ -6,7 +6,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from billing_site.tables import Column, MoneyColumn, Table, cell_html
 
-from .models import Customer
+from .models import Customer, name_order
 
 
 class SelectColumn(Column):
@@ -54,3 +54,10 @@ class CustomerTable(Table):
         template_name = "customers/_table.html"
         empty_text = "No customers match. Try another search or clear the filters."
         order_by = ("name",)
+
+    def __init__(self, *args, searched: str = "", **kwargs) -> None:
+        self.searched = searched  # the search the rows answer: how to sort them (customers.models.name_order)
+        super().__init__(*args, **kwargs)
+
+    def order_name(self, queryset, is_descending: bool):
+        return queryset.order_by(*name_order(self.searched, descending=is_descending)), True

@@ -93,6 +93,14 @@ class TestList:
         assert "Amy Parent" in html
         assert "Zed Other" not in html
 
+    @pytest.mark.parametrize("query", ["Parent amy.", "900111 Amy", "t amy.p"])
+    def test_text_spanning_two_fields_is_no_match(self, client, staff, query):
+        """The search reads the three fields together through one index, but finds text in one of them, as before."""
+        CustomerFactory(name="Amy Parent", email="amy.parent@example.com", phone="07700 900111")
+        client.force_login(staff)
+        assert "Amy Parent" not in client.get(self.url, {"q": query}).content.decode()
+        assert not Customer.objects.search(query).exists()
+
     def test_it_filters_by_tag(self, client, staff):
         CustomerFactory(name="Ballet Kid", tags=["Ballet Tue 4pm"])
         CustomerFactory(name="Swim Kid", tags=["Swim Sat 10am"])
@@ -152,6 +160,27 @@ class TestList:
 
         assert names({}) == ["Alice", "Bob", "Carol"]
         assert names({"sort": "-name"}) == ["Carol", "Bob", "Alice"]
+
+    @pytest.mark.parametrize("query", ["an", "ann", "Ann "])
+    def test_a_search_lists_its_matches_in_the_lists_order_both_ways(self, client, staff, query):
+        """A search long enough for the trigram indexes is sorted from its matches (customers.models.name_order), in
+        the order the list has without one: PostgreSQL's order of names, then the id for the same name."""
+        for name in ["ann Zed", "Ann Lee", "Ann Lee", "Élise Ann", "Anne Bo", "bob Annan", "Zoe Ann", "Carl Other"]:
+            CustomerFactory(name=name)
+        client.force_login(staff)
+
+        def rows(params):
+            return [
+                (row.record.name, row.record.pk)
+                for row in client.get(self.url, params).context["table"].page.object_list
+            ]
+
+        everyone = [row for row in rows({}) if "ann" in row[0].lower()]
+        assert len(everyone) == 7
+        assert rows({"q": query}) == everyone
+        assert rows({"q": query, "sort": "-name"}) == everyone[::-1]
+        picked = [(customer.name, customer.pk) for customer in services.customer_choices(query, None)]
+        assert picked == everyone
 
     def test_it_pages_without_counting_the_table(self, client, staff, django_assert_max_num_queries):
         for n in range(27):
