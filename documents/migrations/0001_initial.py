@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("billing", "0009_field_labels"),
         ("credits", "0017_credit_note_numbers"),
-        ("customers", "0003_postal_address"),
+        ("customers", "0004_postal_address"),
         ("runs", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

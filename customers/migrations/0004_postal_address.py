@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("customers", "0002_gin_indexes_without_pending_list"),
+        ("customers", "0003_search_one_trigram_index"),
     ]
 
     operations = [
