@@ -11,5 +11,6 @@ urlpatterns = [
     path("<int:pk>/", views.customer_detail, name="detail"),
     path("<int:pk>/edit/", views.customer_edit, name="edit"),
     path("<int:pk>/billing/", views.customer_billing, name="billing"),
+    path("<int:pk>/statement/", views.customer_statement, name="statement"),
     path("<int:pk>/history/", views.customer_history, name="history"),
 ]

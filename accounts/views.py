@@ -55,6 +55,8 @@ from customers.filters import tag_suggestions
 from customers.forms import AddCustomerForm, CustomerForm
 from customers.models import Customer
 from customers.tables import CustomerTable
+from documents.forms import PeriodForm
+from documents.statements import build_statement, default_period
 
 PER_PAGE = 25
 TAB_PER_PAGE = 25  # the Billing tab's invoices and credits, a page of each at a time
@@ -310,3 +312,31 @@ def customer_history(request: HttpRequest, pk: int) -> HttpResponse:
     customer = _get_customer(pk)
     context = {"customer": customer, "tab": "history", "rows": history(customer, include_related=True)}
     return render(request, page_or_partial(request, "customers/history.html", "tab"), context)
+
+
+@vary_on_headers("HX-Request")
+@require_GET
+@permission_required("customers.view_customer")
+@permission_required("billing.view_invoice")
+@permission_required("credits.view_credit")
+def customer_statement(request: HttpRequest, pk: int) -> HttpResponse:
+    """The Statement tab: a period (the last three months unless chosen), its movements and balances."""
+    customer = _get_customer(pk)
+    form = PeriodForm(request.GET or None)
+    statement = None
+    if not request.GET or form.is_valid():
+        start, end = (form.cleaned_data["start"], form.cleaned_data["end"]) if request.GET else default_period()
+        statement = build_statement(customer, start, end)
+        if not request.GET:
+            form = PeriodForm(initial={"start": start, "end": end})
+    context = {
+        "customer": customer,
+        "tab": "statement",
+        "form": form,
+        "statement": statement,
+        "period_fields": [("start", statement.start.isoformat()), ("end", statement.end.isoformat())]
+        if statement
+        else [],
+    }
+    status = 200 if statement else 422
+    return render(request, page_or_partial(request, "customers/statement.html", "tab"), context, status=status)

@@ -66,7 +66,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--only",
         default="",
-        help="comma-separated parts to run: writes, runs, pages, load, memory, reports (default: all)",
+        help="comma-separated parts to run: writes, runs, pages, documents, load, memory, reports (default: all)",
     )
     parser.add_argument("--skip-load", action="store_true", help="no gunicorn/wrk throughput")
     parser.add_argument("--skip-memory", action="store_true", help="no peak-memory subprocesses")
@@ -257,7 +257,15 @@ def main(argv: list[str] | None = None) -> int:
         "Latency: in-process django.test.Client (force_login, DEBUG off, the whole middleware stack); "
         "throughput: gunicorn over loopback with wrk."
     )
-    parts = set(filter(None, args.only.split(","))) or {"writes", "runs", "pages", "load", "memory", "reports"}
+    parts = set(filter(None, args.only.split(","))) or {
+        "writes",
+        "runs",
+        "pages",
+        "documents",
+        "load",
+        "memory",
+        "reports",
+    }
     n = size.bulk_customers
     if "writes" in parts:
         say(f"Bulk writes for {n:,} customers ({args.repeat} runs each, rolled back)…")
@@ -285,6 +293,11 @@ def main(argv: list[str] | None = None) -> int:
     if "pages" in parts:
         say(f"Pages ({args.requests} requests each)…")
         rows += pages.measure(size, fx, args.requests)
+    if "documents" in parts:
+        from . import documents
+
+        say("Documents: PDFs beside the Billing tab, statement runs through real workers…")
+        rows += documents.measure(size, fx, args.requests, memory=not args.skip_memory)
     if "reports" in parts:
         from . import reports
 

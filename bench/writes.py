@@ -22,15 +22,25 @@ AMOUNT = Decimal("5.00")
 NOTE = "Bench bulk credit"
 RUN_LINE = ("Bench — autumn term", 1, Decimal("120.00"))
 
+# Credit note numbers taken as the service takes them: the counter row moved once by the count (issue 13).
 RAW_BULK_CREDITS = """
-WITH chosen AS (SELECT id FROM customers_customer WHERE tags @> ARRAY[%(tag)s]::varchar[]),
+WITH chosen AS (
+    SELECT id, row_number() OVER (ORDER BY id) AS n FROM customers_customer WHERE tags @> ARRAY[%(tag)s]::varchar[]
+),
 batch AS (
     INSERT INTO credits_creditbatch (amount, date, reason, note, auto_apply, count, total, created_at, created_by_id)
     SELECT %(amount)s, %(date)s, 'goodwill', %(note)s, true, count(*), %(amount)s * count(*), now(), %(by)s FROM chosen
     RETURNING id
+),
+counter AS (
+    UPDATE credits_creditnotecounter SET last = last + (SELECT count(*) FROM chosen) WHERE id = 1
+    RETURNING last - (SELECT count(*) FROM chosen) AS before
 )
-INSERT INTO credits_credit (customer_id, date, amount, assigned, reason, note, auto_apply, batch_id, version, created_at, created_by_id)
-SELECT chosen.id, %(date)s, %(amount)s, 0, 'goodwill', %(note)s, true, batch.id, 1, now(), %(by)s FROM chosen, batch
+INSERT INTO credits_credit
+    (number, customer_id, date, amount, assigned, reason, note, auto_apply, batch_id, version, created_at, created_by_id)
+SELECT counter.before + chosen.n, chosen.id, %(date)s, %(amount)s, 0, 'goodwill', %(note)s, true, batch.id, 1, now(),
+       %(by)s
+FROM chosen, batch, counter
 """
 
 RAW_INVOICE_RUN = [

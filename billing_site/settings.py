@@ -145,6 +145,8 @@ PERMISSION_WORDS = {
     "runs.change_run": "cancel background runs",
     "runs.add_run": "start background runs",
     "reports.view_overview": "see the Overview",
+    "documents.view_email": "see the Outbox",
+    "documents.add_email": "email documents to families",
 }
 # The group whose members the page names to ask, and what one of them is called.
 PERMISSION_ASK = ("Managers", "a manager")
@@ -245,3 +247,24 @@ PROCRASTINATE_WORKER_DEFAULTS = {
 # A bulk credit for more customers than this runs in the background (credits.bulk_run); below, it is instant.
 BULK_CREDITS_IN_BACKGROUND_ABOVE = 20_000
 RUNS_JOBS_PER_RUN = int(os.environ.get("RUNS_JOBS_PER_RUN", "4"))
+
+# Documents the family receives (README › Documents): who the studio is on every PDF and email, and how email leaves.
+STUDIO_NAME = os.environ.get("STUDIO_NAME", "Riverside Dance & Swim Studio")
+STUDIO_ADDRESS = os.environ.get("STUDIO_ADDRESS", "12 Mill Lane\nKingston upon Thames\nKT1 2AB")
+STUDIO_EMAIL = os.environ.get("STUDIO_EMAIL", "office@riverside-studio.example")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", STUDIO_EMAIL)
+# SMTP when EMAIL_HOST is set (production); otherwise, with DEBUG, each message is a file in mail/ (`make run`).
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "" if DEBUG else "localhost")
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+    EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = BASE_DIR / "mail"
+EMAIL_TIMEOUT = 30
+# A message the server could not take is tried this many times, waiting EMAIL_RETRY_SECONDS × 2^(try − 1) between.
+EMAIL_MAX_ATTEMPTS = int(os.environ.get("EMAIL_MAX_ATTEMPTS", "5"))
+EMAIL_RETRY_SECONDS = float(os.environ.get("EMAIL_RETRY_SECONDS", "30"))

@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("reports.urls")),
     path("customers/", include("accounts.urls")),
     path("billing/runs/", include("runs.urls")),
+    path("billing/", include("documents.urls")),
     path("billing/", include("billing.urls")),
     path("billing/", include("credits.urls")),
     path("admin/", admin.site.urls),

@@ -9,6 +9,7 @@ from decimal import Decimal
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from billing.models import Invoice, PaymentMethod
@@ -16,7 +17,8 @@ from billing_site.forms import AmountField, DateInput, MonthInput
 from customers.models import Customer
 from idempotency.forms import KeyedForm
 
-from .models import Credit, CreditStatus, Reason
+from .mailing import EMAIL_BULK_LABEL, EMAIL_LABEL
+from .models import Credit, CreditStatus, Reason, parse_credit_note_number
 
 AUTO_APPLY_LABEL = "Apply the remaining balance automatically to the next invoice"
 CHOOSE_CUSTOMER = "Choose a customer."
@@ -66,12 +68,23 @@ class NewCreditForm(CreditFieldsForm, KeyedForm):
 
 
 class AddCreditForm(NewCreditForm):
+    email_credit_note = forms.BooleanField(label=EMAIL_LABEL, required=False, initial=False)
     customer = forms.ModelChoiceField(
         queryset=Customer.objects.all(),
         widget=forms.HiddenInput,
         error_messages={"required": CHOOSE_CUSTOMER, "invalid_choice": "That customer does not exist: search again."},
     )
-    field_order = ["customer", "date", "amount", "reason", "note", "auto_apply", "idempotency_key", "again"]
+    field_order = [
+        "customer",
+        "date",
+        "amount",
+        "reason",
+        "note",
+        "auto_apply",
+        "email_credit_note",
+        "idempotency_key",
+        "again",
+    ]
 
 
 class BulkCreditForm(NewCreditForm):
@@ -80,6 +93,7 @@ class BulkCreditForm(NewCreditForm):
     expected_count = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
     # Sent by "Yes, credit N customers" (never a hidden field): what the person said yes to, `Selection.confirmation`.
     confirmed = forms.CharField(widget=forms.HiddenInput, required=False, max_length=100)
+    email_credit_note = forms.BooleanField(label=EMAIL_BULK_LABEL, required=False, initial=False)
 
 
 class UpdateCreditForm(CreditFieldsForm):
@@ -161,10 +175,9 @@ class CreditFilter(django_filters.FilterSet):
     """Billing › Credits: search by customer name, status, reason and payment date range."""
 
     q = django_filters.CharFilter(
-        field_name="customer__name",
-        lookup_expr="icontains",
-        label="Search customer",
-        widget=forms.SearchInput(attrs={"placeholder": "Customer name"}),
+        method="search",
+        label="Search customer or credit note",
+        widget=forms.SearchInput(attrs={"placeholder": "Customer name or CN-000042"}),
     )
     status = django_filters.ChoiceFilter(choices=CreditStatus.choices, empty_label="Any status", label="Status")
     reason = django_filters.ChoiceFilter(choices=Reason.choices, empty_label="Any reason", label="Reason")
@@ -184,6 +197,13 @@ class CreditFilter(django_filters.FilterSet):
     class Meta:
         model = Credit
         fields: list[str] = []
+
+    def search(self, queryset: QuerySet[Credit], name: str, value: str) -> QuerySet[Credit]:
+        """Customers' names, and a credit note number ("CN-000042", "cn42", "42") finds that credit."""
+        found = Q(customer__name__icontains=value)
+        if (number := parse_credit_note_number(value)) is not None:
+            found |= Q(number=number)
+        return queryset.filter(found)
 
     def in_month(self, queryset, name, value):
         first = month_of(value)

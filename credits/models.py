@@ -10,6 +10,7 @@ the rows.
 from __future__ import annotations
 
 import datetime
+import re
 
 import pghistory
 import pgtrigger
@@ -136,8 +137,59 @@ class CreditBatch(models.Model):
         return self.undone_at is not None
 
 
-@pghistory.track(BULK_INSERT_EVENT, pghistory.UpdateEvent(), BULK_DELETE_EVENT, exclude=["remaining", "status"])
+def credit_note_number(number: int | None) -> str:
+    return f"CN-{number:06d}" if number else "CN-(new)"
+
+
+def parse_credit_note_number(text: str) -> int | None:
+    """The number in "CN-000042", "cn 42" or "42"; None when the text is not a credit note number."""
+    match = re.fullmatch(r"\s*(?:CN[-\s]?)?0*([0-9]{1,9})\s*", text, flags=re.IGNORECASE)
+    return int(match[1]) if match else None
+
+
+class CreditNoteCounter(models.Model):
+    """The last credit note number given: one row, locked by the transaction that takes the next numbers.
+
+    A sequence would burn a number in every rolled-back transaction; this row's update rolls back with the
+    credit, so numbers have no gaps. Two credits at once queue on it for the rest of their transaction."""
+
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="one_credit_note_counter")]
+
+    def __str__(self) -> str:
+        return f"CN-{self.last:06d}"
+
+
+class NumberFromTheDatabase(models.PositiveIntegerField):
+    """A column the database fills on INSERT (a trigger), read back with RETURNING as an id is."""
+
+    db_returning = True
+
+
+# Takes the next number for a credit written without one (one row: add_credit, an overpayment, the admin, raw SQL);
+# add_bulk_credits numbers its rows itself, all at once, in its INSERT. INSERT … ON CONFLICT locks the counter row
+# (and makes it again after a test's flush emptied the table).
+TAKE_NEXT_NUMBER = """
+INSERT INTO credits_creditnotecounter (id, last) VALUES (1, 1)
+ON CONFLICT (id) DO UPDATE SET last = credits_creditnotecounter.last + 1
+RETURNING last INTO NEW.number;
+RETURN NEW;
+"""
+
+
+# The number is fixed once given (credit_number_is_fixed), so history need not copy it.
+@pghistory.track(
+    BULK_INSERT_EVENT, pghistory.UpdateEvent(), BULK_DELETE_EVENT, exclude=["remaining", "status", "number"]
+)
 class Credit(models.Model):
+    number = NumberFromTheDatabase(
+        unique=True,
+        editable=False,
+        verbose_name="credit note number",
+        help_text="CN-000001 onward, in the order credits were made, with no gaps (a counter row, not a sequence)",
+    )
     customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="credits")
     date = models.DateField(default=datetime.date.today, verbose_name="payment date")
     amount = MoneyField()
@@ -221,6 +273,16 @@ class Credit(models.Model):
             pgtrigger.Protect(
                 name="credit_customer_is_fixed", operation=pgtrigger.Update, condition=pgtrigger.AnyChange("customer")
             ),
+            pgtrigger.Trigger(
+                name="credit_takes_next_number",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Insert,
+                condition=pgtrigger.Condition("NEW.number IS NULL"),
+                func=TAKE_NEXT_NUMBER,
+            ),
+            pgtrigger.Protect(
+                name="credit_number_is_fixed", operation=pgtrigger.Update, condition=pgtrigger.AnyChange("number")
+            ),
         ]
 
     def __str__(self) -> str:
@@ -228,6 +290,11 @@ class Credit(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("credits:detail", args=[self.pk])
+
+    @property
+    def display_number(self) -> str:
+        """The credit note number as the family reads it: CN-000042."""
+        return credit_note_number(self.number)
 
     @property
     def status_label(self) -> str:

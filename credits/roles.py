@@ -31,6 +31,9 @@ _BILLING_STAFF_PERMISSIONS = (
     "credits.view_refund",
     "runs.view_run",
     "reports.view_overview",
+    # Documents: email a credit note, an invoice or a statement to the family, and follow it in the Outbox.
+    "documents.view_email",
+    "documents.add_email",
 )
 
 # {group name: the permissions ("app_label.codename") it has, and no others}

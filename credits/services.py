@@ -185,18 +185,27 @@ def add_bulk_credits(
         cursor.execute("SELECT nextval(pg_get_serial_sequence('credits_creditbatch', 'id'))")
         batch_id = cursor.fetchone()[0]
         # The INSERT also says exactly whom it credited (a digest of their ids), for the key's fingerprint.
+        # It takes consecutive credit note numbers for them all at once: the counter row moves by the count, locked
+        # until commit (a rollback gives the numbers back), and the credits take its last numbers in customer order.
         cursor.execute(
             f"""
-            WITH made AS (
+            WITH chosen AS (
+                SELECT c.id, row_number() OVER (ORDER BY c.id) AS n FROM customers_customer c WHERE c.id IN ({ids_sql})
+            ), counter AS (
+                INSERT INTO credits_creditnotecounter (id, last) SELECT 1, count(*) FROM chosen
+                ON CONFLICT (id) DO UPDATE SET last = credits_creditnotecounter.last + EXCLUDED.last
+                RETURNING last - (SELECT count(*) FROM chosen) AS before
+            ), made AS (
                 INSERT INTO credits_credit
-                    (customer_id, date, amount, assigned, reason, note, auto_apply, batch_id, version, created_at, created_by_id)
-                SELECT c.id, %s, %s, 0, %s, %s, %s, %s, 1, %s, %s
-                FROM customers_customer c WHERE c.id IN ({ids_sql})
+                    (number, customer_id, date, amount, assigned, reason, note, auto_apply, batch_id, version, created_at,
+                     created_by_id)
+                SELECT counter.before + chosen.n, chosen.id, %s, %s, 0, %s, %s, %s, %s, 1, %s, %s
+                FROM chosen, counter
                 RETURNING customer_id
             )
             SELECT count(*), {id_set_digest("customer_id")} FROM made
             """,
-            [date, amount, reason, note, auto_apply, batch_id, now, by.pk if by else None, *params],
+            [*params, date, amount, reason, note, auto_apply, batch_id, now, by.pk if by else None],
         )
         count, chosen = cursor.fetchone()
     if count == 0:

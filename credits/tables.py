@@ -12,7 +12,7 @@ from billing_site.tables import NUM, ChoiceColumn, Column, DateColumn, MoneyColu
 from customers.models import Customer
 
 from .forms import AssignForm
-from .models import Credit, CreditStatus, Reason, Refund
+from .models import Credit, CreditStatus, Reason, Refund, credit_note_number
 
 
 def url_of(obj: object) -> str | None:
@@ -40,7 +40,21 @@ def view_credit(pk: int, credit: Credit) -> SafeString:
     return cell_html('View credit<span class="visually-hidden"> for {}</span>', credit.customer.name)
 
 
+def note_number(number: int, credit: Credit) -> str:
+    return credit_note_number(number)
+
+
+class CreditNumberColumn(Column):
+    """The credit note number (CN-000042), linked to the credit's page."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(
+            *args, accessor="number", link="credits:detail", order_by=("number",), cell=note_number, **kwargs
+        )
+
+
 class CreditTable(Table):
+    number = CreditNumberColumn(verbose_name="Credit note")
     date = DateColumn(verbose_name="Date", link="credits:detail", order_by=("date", "id"))
     customer = CustomerColumn(verbose_name="Customer")
     amount = MoneyColumn(verbose_name="Amount")
@@ -61,6 +75,7 @@ class CreditTable(Table):
     class Meta(Table.Meta):
         model = Credit
         fields = [
+            "number",
             "date",
             "customer",
             "amount",
@@ -78,6 +93,7 @@ class CreditTable(Table):
 
 
 class BatchCreditTable(Table):
+    number = CreditNumberColumn(verbose_name="Credit note")
     customer = CustomerColumn(verbose_name="Customer")
     amount = MoneyColumn(verbose_name="Amount")
     assigned = MoneyColumn(verbose_name="Assigned")
@@ -87,7 +103,7 @@ class BatchCreditTable(Table):
 
     class Meta(Table.Meta):
         model = Credit
-        fields = ["customer", "amount", "assigned", "remaining", "status", "credit"]
+        fields = ["number", "customer", "amount", "assigned", "remaining", "status", "credit"]
         order_by = ("customer",)
         empty_text = "This batch has no credits: it was undone."
         attrs = {"aria-label": "Credits of this batch"}
@@ -169,7 +185,11 @@ class RefundTable(Table):
         verbose_name="Credit",
         orderable=False,
         link=("credits:assignments", "credit_id"),
-        cell=lambda pk, refund: cell_html('View credit<span class="visually-hidden"> of {}</span>', refund.credit),
+        cell=lambda pk, refund: cell_html(
+            'View credit {}<span class="visually-hidden"> of {}</span>',
+            refund.credit.display_number,
+            refund.credit.customer.name,
+        ),
     )
 
     class Meta(Table.Meta):

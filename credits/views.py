@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import CharField, QuerySet, Sum, Value
-from django.db.models.functions import Cast, Coalesce, Concat, TruncDate
+from django.db.models.functions import Cast, Coalesce, Concat, LPad, TruncDate
 from django.http import (
     Http404,
     HttpRequest,
@@ -40,7 +40,7 @@ from customers.filters import tag_suggestions
 from customers.services import customer_choices, customer_or_none
 from runs.models import Run
 
-from . import bulk_run, services
+from . import bulk_run, mailing, services
 from .forms import (
     AGAIN_LABEL,
     CONFIRM_ABOVE,
@@ -133,6 +133,11 @@ def credit_add(request: HttpRequest) -> HttpResponse:
             credit, twin = _create_credit(request, form)
             if credit is not None:
                 messages.success(request, f"Credit of {format_money(credit.amount)} added for {credit.customer.name}.")
+                if form.cleaned_data["email_credit_note"]:
+                    key = form.cleaned_data["idempotency_key"]
+                    messages.info(
+                        request, mailing.email_credit_notes([credit.pk], by=request.user, idempotency_key=key)
+                    )
                 # Opened from a profile (customer fixed): back to that customer's Billing tab.
                 back = next_url or (_reverse_or_none("customers:billing", fixed.pk) if fixed else None)
                 return see_other(request, back or credit.get_absolute_url())
@@ -244,6 +249,10 @@ def credit_bulk(request: HttpRequest) -> HttpResponse:
                     f"{batch.count:,} credits of {format_money(batch.amount)} added "
                     f"({format_money(batch.total)} in total).",
                 )
+                if form.cleaned_data["email_credit_note"]:
+                    ids = list(batch.credits.values_list("pk", flat=True))
+                    key = form.cleaned_data["idempotency_key"]
+                    messages.info(request, mailing.email_credit_notes(ids, by=request.user, idempotency_key=key))
                 return see_other(request, batch.get_absolute_url())
         status = 200 if question else 422
     else:
@@ -375,6 +384,7 @@ def credit_list(request: HttpRequest) -> HttpResponse:
 
 
 EXPORT_SORTS = {
+    "number": ("number",),
     "date": ("date", "id"),
     "customer": ("customer__name", "customer_id"),
     "amount": ("amount",),
@@ -385,7 +395,15 @@ EXPORT_SORTS = {
     "reason": ("reason",),
     "created_by": ("created_by__username",),
 }
+
+
+def _credit_note(number: str):
+    """A credit note number as the pages write it (credits.models.credit_note_number), in SQL."""
+    return Concat(Value("CN-"), LPad(Cast(number, CharField()), 6, Value("0")), output_field=CharField())
+
+
 EXPORT_COLUMNS = [
+    ("Credit note", _credit_note("number")),
     ("Date", "date"),
     ("Customer", defused("customer__name")),
     ("Amount", "amount"),
@@ -411,7 +429,7 @@ def credit_export(request: HttpRequest) -> HttpResponse:
 
 REFUND_COLUMNS = [
     ("Date", "date"),
-    ("Credit", Concat(Value("Credit #"), Cast("credit_id", CharField()), output_field=CharField())),
+    ("Credit note", _credit_note("credit__number")),
     ("Customer", defused("credit__customer__name")),
     ("Amount", "amount"),
     ("Method", labelled("method", PaymentMethod.choices)),

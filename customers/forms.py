@@ -17,6 +17,7 @@ BAD_EMAIL = "Enter an email address like amy@example.com."
 BAD_PHONE = "Enter a phone number using digits, spaces and + ( ) -, for example 07700 900123."
 TAG_TOO_LONG = "Keep each tag under 100 characters."
 NOTES_TOO_LONG = "Keep the notes under 5,000 characters."
+ADDRESS_TOO_LONG = "Keep the address under 500 characters."
 
 
 class CustomerForm(forms.Form):
@@ -31,6 +32,14 @@ class CustomerForm(forms.Form):
         required=False,
         help_text="Classes, separated by commas, e.g. Ballet Tue 4pm, Swim Sat 10am",
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    address = forms.CharField(
+        label="Postal address",
+        required=False,
+        max_length=500,
+        help_text="Printed on invoices, credit notes and statements",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"max_length": ADDRESS_TOO_LONG},
     )
     notes = forms.CharField(
         required=False,
@@ -66,6 +75,7 @@ class CustomerForm(forms.Form):
             "phone": customer.phone,
             "tags": ", ".join(customer.tags),
             "notes": customer.notes,
+            "address": customer.address,
         }
 
 

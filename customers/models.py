@@ -72,6 +72,14 @@ class Customer(models.Model):
         models.CharField(max_length=100), default=list, blank=True, help_text="Classes, e.g. Ballet Tue 4pm"
     )
     notes = models.TextField(blank=True)
+    address = models.TextField(
+        blank=True,
+        default="",
+        db_default="",
+        max_length=500,
+        verbose_name="postal address",
+        help_text="Printed on invoices, credit notes, statements",
+    )
     archived = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -132,6 +132,7 @@ def create_customer(
     phone: str = "",
     tags: Iterable[str] | str = (),
     notes: str = "",
+    address: str = "",
     by=None,
     idempotency_key: str | None = None,
 ) -> Customer:
@@ -140,12 +141,22 @@ def create_customer(
     The same idempotency key again with the same details returns the customer it added.
     """
     customer = Customer(
-        name=name.strip(), email=email.strip(), phone=phone.strip(), tags=normalize_tags(tags), notes=notes.strip()
+        name=name.strip(),
+        email=email.strip(),
+        phone=phone.strip(),
+        tags=normalize_tags(tags),
+        notes=notes.strip(),
+        address=address.strip(),
     )
     customer.full_clean(exclude=["archived"])
     claim = idempotency.claim(CREATE_CUSTOMER, idempotency_key, by=by)
     asked = idempotency.fingerprint(
-        name=customer.name, email=customer.email, phone=customer.phone, tags=customer.tags, notes=customer.notes
+        name=customer.name,
+        email=customer.email,
+        phone=customer.phone,
+        tags=customer.tags,
+        notes=customer.notes,
+        **({"address": customer.address} if customer.address else {}),  # keys made before addresses keep their digest
     )
     if claim.taken:
         return claim.replay(asked, Customer.objects.all(), "customer")
@@ -163,13 +174,14 @@ def update_customer(
     phone: str = "",
     tags: Iterable[str] | str = (),
     notes: str = "",
+    address: str = "",
     by=None,
 ) -> Customer:
-    """Change a customer's contact details, tags and notes."""
+    """Change a customer's contact details, tags, notes and postal address."""
     try:
         locked = Customer.objects.select_for_update(no_key=True).get(pk=customer.pk)
     except Customer.DoesNotExist:
         raise ValidationError(CUSTOMER_GONE) from None
     locked.name, locked.email, locked.phone = name.strip(), email.strip(), phone.strip()
-    locked.tags, locked.notes = normalize_tags(tags), notes.strip()
-    return _check_and_save(locked, ["name", "email", "phone", "tags", "notes"])
+    locked.tags, locked.notes, locked.address = normalize_tags(tags), notes.strip(), address.strip()
+    return _check_and_save(locked, ["name", "email", "phone", "tags", "notes", "address"])

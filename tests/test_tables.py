@@ -108,7 +108,8 @@ def test_a_credit_row_without_a_creator_says_system_and_escapes_the_name():
     credit = credit_for(customer, "12.50", reason="refund")
     html = CreditTable([credit]).rows_html()
     assert html == (
-        f'<tr class="even"><td><a hx-boost="false" href="/billing/credits/{credit.pk}/">'
+        f'<tr class="even"><td><a hx-boost="false" href="/billing/credits/{credit.pk}/">{credit.display_number}</a></td>'
+        f'<td><a hx-boost="false" href="/billing/credits/{credit.pk}/">'
         f"{date_format(credit.date, 'j M Y')}</a></td>"
         f'<td><a hx-boost="false" href="/customers/{customer.pk}/">Eve &lt;script&gt;alert(1)&lt;/script&gt;</a></td>'
         '<td class="num">£12.50</td><td class="num">£0.00</td><td class="num">£0.00</td><td class="num">£12.50</td>'

@@ -54,7 +54,7 @@ LANES = [
     ["customers_customer", "billing_invoiceline", "credits_creditbatch", "credits_credit", "credits_creditassignment"],
 ]
 # Tables the load leaves empty, yet checks and truncates with the rest: they reference the loaded ones.
-EMPTY_TABLES = ["credits_refund"]
+EMPTY_TABLES = ["credits_refund", "documents_email"]
 TABLES = [table for lane in LANES for table in lane] + EMPTY_TABLES
 # Tables whose ids the load chooses (other rows reference them); the rest take identity ids.
 EXPLICIT_IDS = ["customers_customer", "billing_invoice", "credits_creditbatch", "credits_credit"]
@@ -259,8 +259,9 @@ def _load_statements(
             "credits_credit",
             f"""
             INSERT INTO credits_credit
-                (id, customer_id, date, amount, assigned, reason, note, auto_apply, batch_id, version, created_at, created_by_id)
-            SELECT n, pg_temp.owner(n), pg_temp.credit_date(n), pg_temp.pounds(pg_temp.credit_amount(n)),
+                (id, number, customer_id, date, amount, assigned, reason, note, auto_apply, batch_id, version, created_at,
+                 created_by_id)
+            SELECT n, n, pg_temp.owner(n), pg_temp.credit_date(n), pg_temp.pounds(pg_temp.credit_amount(n)),
                    pg_temp.pounds(pg_temp.primary_part(n) + pg_temp.split_part(n)),
                    CASE WHEN batched THEN 'goodwill' ELSE ({reasons})[1 + pg_temp.rnd(n, 6, {len(REASONS)})] END,
                    CASE WHEN batched THEN 'Pool closed for maintenance, sorry!' ELSE '' END,
@@ -385,6 +386,11 @@ def load(sizes: Sizes, *, seed: int, user_ids: tuple[int, int], report: Callable
             )
         if sizes.invoices:
             cursor.execute("SELECT setval('billing_invoice_number_seq', %s)", [number_start + sizes.invoices - 1])
+        # Credit note numbers were written as the credits' ids (1..K); the next credit takes K + 1.
+        cursor.execute(
+            "INSERT INTO credits_creditnotecounter (id, last) SELECT 1, COALESCE(max(number), 0) FROM credits_credit"
+            " ON CONFLICT (id) DO UPDATE SET last = EXCLUDED.last"
+        )
         begin = time.monotonic()
         # VACUUM also sets the visibility map, so index-only scans work from the first query.
         cursor.execute(f"VACUUM (ANALYZE) {', '.join(TABLES)}")

@@ -465,7 +465,7 @@ def test_the_invoice_page_shows_lines_payments_and_credits_applied(manager_clien
     [payment] = [row for row in parse(response).rows() if "Recorded by" in row]
     # Who recorded it, from its row (Maria is looking: the page's header names her).
     assert (payment["Method"], payment["Amount"], payment["Recorded by"]) == ("Cash", "£40.00", "sam.staff")
-    assert f'<a href="{reverse("credits:detail", args=[credit.pk])}">{credit}</a>' in page
+    assert f'<a href="{reverse("credits:detail", args=[credit.pk])}">{credit.display_number}</a>' in page
     assert f'href="{reverse("customers:detail", args=[customer.pk])}"' in page
 
 

@@ -98,7 +98,7 @@ def test_a_new_invoice_with_two_lines_takes_the_remainder_of_a_credit(
     expect(figure(page, "Credited")).to_have_text("£150.00")
     expect(figure(page, "Outstanding")).to_have_text("£1.00")
     expect(page.get_by_role("row", name=re.compile("Leotard 2 £15.50 £31.00"))).to_be_visible()
-    expect(page.get_by_role("link", name=str(credit))).to_be_visible()
+    expect(page.get_by_role("link", name=credit.display_number)).to_be_visible()
     screenshot(page, "billing-03-invoice-created-credit-applied")
     assert_accessible(page)
     credit.refresh_from_db()

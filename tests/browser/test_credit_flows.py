@@ -74,7 +74,7 @@ def test_staff_add_a_credit_from_billing_add_credit(as_user, staff, live_server,
     page.get_by_label("Payment date").fill(days_ago(2).isoformat())
     page.get_by_label("Amount").fill("250.00")
     page.get_by_label("Reason").select_option(label="Cancelled class")
-    page.get_by_label("Note").fill("Two cancelled ballet classes")
+    page.get_by_label("Note", exact=True).fill("Two cancelled ballet classes")
     screenshot(page, "credits-add-3-filled")
     page.get_by_role("button", name="Create").click()
 
@@ -188,7 +188,7 @@ def test_managers_add_bulk_credits_by_tag_and_undo_the_batch(
     # Then proceed as for a single credit; the summary shows what Create will do.
     page.get_by_label("Amount").fill("20.00")
     page.get_by_label("Reason").select_option(label="Goodwill")
-    page.get_by_label("Note").fill("Studio closed for snow")
+    page.get_by_label("Note", exact=True).fill("Studio closed for snow")
     expect(page.locator("#bulk-summary")).to_have_text(re.compile(r"3 customers × £20.00 = £60.00"))
     screenshot(page, "credits-bulk-1-summary")
     assert_accessible(page)
@@ -281,7 +281,7 @@ def test_managers_view_modify_and_delete_a_credit(as_user, manager, staff, live_
     row = page.get_by_role("row", name=re.compile("Amy Parent"))
     expect(row).to_contain_text("Part-assigned")
     expect(row).to_contain_text("£150.00")
-    page.get_by_label("Search customer").press_sequentially("Amy", delay=40)
+    page.get_by_label("Search customer or credit note").press_sequentially("Amy", delay=40)
     expect(page).to_have_url(re.compile(r"q=Amy"))
     page.get_by_label("Status").select_option(label="Unassigned")
     expect(page).to_have_url(re.compile(r"q=Amy&status=unassigned"))
@@ -293,7 +293,7 @@ def test_managers_view_modify_and_delete_a_credit(as_user, manager, staff, live_
     # Each row opens its credit from an obvious, named link (not only the date).
     row.get_by_role("link", name="View credit for Amy Parent").click()
 
-    expect(page.get_by_role("heading", name=re.compile("Credit for Amy Parent"))).to_be_visible()
+    expect(page.get_by_role("heading", name=re.compile(r"Credit note CN-\d{6} for Amy Parent"))).to_be_visible()
     expect(page.get_by_role("link", name="Details")).to_have_attribute("aria-current", "page")
     expect(figure(page, "Assigned")).to_have_text("£100.00")
     screenshot(page, "credits-detail")

@@ -204,8 +204,8 @@ def test_refunded_shows_beside_assigned_and_remaining(staff_client, credit, cust
     exported = list(
         csv.reader(io.StringIO(b"".join(staff_client.get(reverse("credits:export")).streaming_content).decode()))
     )
-    assert exported[0][3:6] == ["Assigned", "Refunded", "Remaining"]
-    assert exported[1][3:6] == ["60.00", "15.00", "25.00"]
+    assert exported[0][4:7] == ["Assigned", "Refunded", "Remaining"]
+    assert exported[1][4:7] == ["60.00", "15.00", "25.00"]
 
 
 @pytest.mark.django_db

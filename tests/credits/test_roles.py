@@ -22,6 +22,7 @@ GROUP_MIGRATIONS = [
     ("credits", "0014_refund_permissions"),
     ("credits", "0015_run_permissions"),
     ("reports", "0003_overview_permission_groups"),
+    ("credits", "0018_document_permissions"),
 ]
 
 

@@ -207,7 +207,9 @@ def test_it_shows_the_add_credit_form_with_today_and_auto_apply_on(staff_client)
         "Reason",
         "Note",
         "Apply the remaining balance automatically to the next invoice",
+        "Email the credit note",
     ]
+    assert not form.one("input", name="email_credit_note").has("checked")  # off by default
     date = form.one("input", name="date")
     assert (date["type"], date["value"]) == ("date", timezone.localdate().isoformat())
     assert form.one("input", name="auto_apply").has("checked")
@@ -815,6 +817,7 @@ def test_it_lists_credits_with_their_figures(staff_client, customer, manager):
     page = text(response)
     assert parse(response).one("table").rows() == [
         {
+            "Credit note": credit.display_number,
             "Date": dateformat.format(timezone.localdate(), "j M Y"),
             "Customer": "Amy Parent",
             "Amount": "£250.00",
@@ -900,6 +903,11 @@ def test_it_exports_the_filtered_credits_as_csv(staff_client, customer, staff):
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"].startswith('attachment; filename="credits-')
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    numbers = dict(Credit.objects.values_list("customer__name", "number"))
+    assert [row[0] for row in rows] == ["Credit note"] + [
+        f"CN-{numbers[row[2].lstrip(chr(39))]:06d}" for row in rows[1:]
+    ]
+    rows = [row[1:] for row in rows]
     assert rows[0] == [
         "Date",
         "Customer",

@@ -16,13 +16,25 @@ from billing import services as billing
 from billing.invoice_run import start_invoice_run
 from credits import roles
 from credits import services as credits
+from documents.models import Email
 from tests.factories import CustomerFactory, UserFactory, credit_for, invoice_for
 
 # Every table a request could write to: the three apps (with their history tables), the create keys,
 # history's context, who may log in (users, groups, permissions) and axes' login records (Locked logins'
 # Unlock deletes them). Sessions are left out: a refused form may still leave a message in the session,
 # which is not the ledger.
-SNAPSHOT_APPS = ("customers", "billing", "credits", "runs", "idempotency", "pghistory", "auth", "admin", "axes")
+SNAPSHOT_APPS = (
+    "customers",
+    "billing",
+    "credits",
+    "runs",
+    "idempotency",
+    "pghistory",
+    "auth",
+    "admin",
+    "axes",
+    "documents",
+)
 
 MONEY_TOTALS = """
 SELECT
@@ -123,6 +135,12 @@ def build_world() -> types.SimpleNamespace:
     w.locked = AccessAttempt.objects.create(
         username="locked.out", ip_address="127.0.0.1", user_agent="test", failures_since_start=5,
         get_data="", post_data="", http_accept="", path_info="/accounts/login/", attempt_time=timezone.now(),
+    )  # fmt: skip
+    # An email the mail server refused, for the Outbox's Retry.
+    w.failed_email = Email.objects.create(
+        to="amy@example.com", subject="Invoice", body="Dear Amy", message_id="<failed@studio.example>",
+        customer=w.amy, attachment="invoice", invoice=w.open, status="failed", error="550 No such mailbox", attempts=1,
+        attachment_name="invoice.pdf", attachment_pdf=b"%PDF-1.7 (a stand-in)",
     )  # fmt: skip
     return w
 

@@ -94,6 +94,18 @@ RULES: dict[str, Rule] = {
     "credits:refund": Rule(("GET", "POST"), MANAGERS),
     "credits:refund_reverse": Rule(("GET", "POST"), MANAGERS),
     "credits:refund_list": Rule(("GET",), STAFF),
+    "customers:statement": Rule(("GET",), STAFF),
+    "documents:credit_note_pdf": Rule(("GET",), STAFF),
+    "documents:email_credit_note": Rule(("POST",), STAFF),
+    "documents:invoice_pdf": Rule(("GET",), STAFF),
+    "documents:email_invoice": Rule(("POST",), STAFF),
+    "documents:statement_pdf": Rule(("GET",), STAFF),
+    "documents:email_statement": Rule(("POST",), STAFF),
+    "documents:statement_run_new": Rule(("GET", "POST"), MANAGERS),
+    "documents:outbox": Rule(("GET",), STAFF),
+    "documents:outbox_detail": Rule(("GET",), STAFF),
+    "documents:outbox_attachment": Rule(("GET",), STAFF),
+    "documents:outbox_retry": Rule(("POST",), STAFF),
     "billing:invoice_run": Rule(("GET", "POST"), MANAGERS),
     "runs:list": Rule(("GET",), STAFF),
     "runs:detail": Rule(("GET",), STAFF),
@@ -139,6 +151,14 @@ def url_for(name: str, w) -> str:
         return reverse(name) + "?days=0"
     if name == "credits:refund_reverse":
         return reverse(name, args=[w.refunded_credit.pk, w.refund.pk])
+    if name in {"documents:credit_note_pdf", "documents:email_credit_note"}:
+        return reverse(name, args=[w.credit.pk])
+    if name in {"documents:invoice_pdf", "documents:email_invoice"}:
+        return reverse(name, args=[w.open.pk])
+    if name in {"documents:statement_pdf", "documents:email_statement"}:
+        return reverse(name, args=[w.amy.pk])
+    if name in {"documents:outbox_detail", "documents:outbox_attachment", "documents:outbox_retry"}:
+        return reverse(name, args=[w.failed_email.pk])
     if name in {"runs:detail", "runs:cancel"}:
         return reverse(name, args=[w.run.pk])
     if name.startswith("credits:batch_"):
@@ -193,6 +213,11 @@ def valid_post(name: str, w) -> dict:
         "credits:refund": lambda: refund_form(),
         "credits:refund_reverse": lambda: {"reason": "Refunded the wrong family"},
         "locked_logins": lambda: {"attempt": w.locked.pk},
+        "documents:email_credit_note": lambda: {"idempotency_key": uuid.uuid4().hex},
+        "documents:email_invoice": lambda: {"idempotency_key": uuid.uuid4().hex},
+        "documents:email_statement": lambda: {"idempotency_key": uuid.uuid4().hex},
+        "documents:statement_run_new": lambda: {"who": "balance_or_credit", "idempotency_key": uuid.uuid4().hex},
+        "documents:outbox_retry": lambda: {},
         "billing:invoice_run": lambda: invoice_run_form(w.superuser, w.ben),
         "runs:cancel": lambda: {},
         "reports:unapplied_apply": lambda: {},

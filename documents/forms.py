@@ -1,0 +1,80 @@
+"""Forms for statements, the Outbox filter and statement runs: they parse what people chose; the services decide."""
+
+from __future__ import annotations
+
+import django_filters
+from django import forms
+from django.db.models import Q
+
+from billing_site.forms import DateInput
+from idempotency.forms import KeyedForm
+
+from .models import Attachment, Email, EmailStatus
+from .statements import FROM_AFTER_TO, MAX_DAYS, TOO_LONG, default_period
+
+DATE_ERRORS = {"invalid": "Enter a date like 2026-01-31."}
+
+
+class PeriodForm(forms.Form):
+    start = forms.DateField(label="From", widget=DateInput(), required=False, error_messages=DATE_ERRORS)
+    end = forms.DateField(label="To", widget=DateInput(), required=False, error_messages=DATE_ERRORS)
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if self.errors:
+            return data
+        default_start, default_end = default_period()
+        data["start"] = data.get("start") or default_start
+        data["end"] = data.get("end") or default_end
+        if data["start"] > data["end"]:
+            self.add_error("start", FROM_AFTER_TO)
+        elif (data["end"] - data["start"]).days > MAX_DAYS:
+            self.add_error("start", TOO_LONG)
+        return data
+
+
+class EmailStatementForm(PeriodForm, KeyedForm):
+    pass
+
+
+class StatementRunForm(PeriodForm, KeyedForm):
+    WHO = [
+        ("balance_or_credit", "Everyone with an outstanding balance or available credit"),
+        ("tag", "Everyone in a class (tag)"),
+        ("ticked", "The customers ticked on Customers › View All"),
+    ]
+    who = forms.ChoiceField(
+        label="Who gets a statement", choices=WHO, initial="balance_or_credit", widget=forms.RadioSelect
+    )
+    tag = forms.CharField(label="Class tag", required=False, max_length=100)
+    ids = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("who") == "tag" and not (data.get("tag") or "").strip():
+            self.add_error("tag", "Enter the class tag, for example Ballet Tue 4pm.")
+        if data.get("who") == "ticked":
+            try:
+                data["ids"] = [int(pk) for pk in (data.get("ids") or "").split(",") if pk.strip()][:100_000]
+            except ValueError:
+                data["ids"] = []
+            if not data["ids"]:
+                self.add_error(None, "No customers are ticked: tick them on Customers › View All first.")
+        return data
+
+
+class OutboxFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(
+        method="search", label="Search", widget=forms.SearchInput(attrs={"placeholder": "Address or subject"})
+    )
+    status = django_filters.ChoiceFilter(choices=EmailStatus.choices, empty_label="Any status", label="Status")
+    carries = django_filters.ChoiceFilter(
+        field_name="attachment", choices=Attachment.choices[1:], empty_label="Anything", label="Carries"
+    )
+
+    class Meta:
+        model = Email
+        fields: list[str] = []
+
+    def search(self, queryset, name: str, value: str):
+        return queryset.filter(Q(to__icontains=value) | Q(subject__icontains=value))
