@@ -16,7 +16,7 @@ from django.utils import timezone
 from pghistory.models import Events
 
 from billing_site.money import format_money
-from credits.models import Credit, CreditAssignment
+from credits.models import Credit, CreditAssignment, credit_note_number
 from reports import services
 from runs.models import Run, Status
 from tests.conftest import logged_in
@@ -298,7 +298,7 @@ def test_each_list_exports_what_its_filter_shows(staff_client, manager):
     assert payments[1:] == [[TODAY().isoformat(), str(paid), "Amy Parent", "40.00", "Cash", manager.username]]
     refunds = csv_rows(staff_client.get(reverse("credits:refund_export"), {"date": TODAY().isoformat()}))
     assert refunds[1:] == [
-        [TODAY().isoformat(), f"Credit #{credit.pk}", "'=Bob", "5.00", "Cheque", "", manager.username, "", ""]
+        [TODAY().isoformat(), credit_note_number(Credit.objects.get(pk=credit.pk).number), "'=Bob", "5.00", "Cheque", "", manager.username, "", ""]
     ]
     for name in ("customers:list", "billing:invoice_list", "billing:payment_list", "credits:refund_list"):
         link = parse(staff_client.get(reverse(name), {"q": "amy"})).one("a", download=True)
