@@ -298,7 +298,17 @@ def test_each_list_exports_what_its_filter_shows(staff_client, manager):
     assert payments[1:] == [[TODAY().isoformat(), str(paid), "Amy Parent", "40.00", "Cash", manager.username]]
     refunds = csv_rows(staff_client.get(reverse("credits:refund_export"), {"date": TODAY().isoformat()}))
     assert refunds[1:] == [
-        [TODAY().isoformat(), credit_note_number(Credit.objects.get(pk=credit.pk).number), "'=Bob", "5.00", "Cheque", "", manager.username, "", ""]
+        [
+            TODAY().isoformat(),
+            credit_note_number(Credit.objects.get(pk=credit.pk).number),
+            "'=Bob",
+            "5.00",
+            "Cheque",
+            "",
+            manager.username,
+            "",
+            "",
+        ]
     ]
     for name in ("customers:list", "billing:invoice_list", "billing:payment_list", "credits:refund_list"):
         link = parse(staff_client.get(reverse(name), {"q": "amy"})).one("a", download=True)
