@@ -16,15 +16,14 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.urls import reverse
 
-from billing_site.ledger import check_choice, check_date
-from billing_site.money import format_money, parse_amount
+from billing_site.money import format_money
 from customers.models import Customer
 from customers.services import chosen_ids
 from runs.models import Kind, Run
 from runs.services import ChunkResult, start_run
 
 from .models import Reason
-from .services import _check_note, add_bulk_credits
+from .services import add_bulk_credits, check_credit_fields
 
 CHUNK_SIZE = 5000
 DELETED = "This customer was deleted before the run reached them: no credit was added."
@@ -47,10 +46,7 @@ def start_bulk_credit_run(
     chunk_size: int | None = None,
 ) -> Run:
     """Queue the same credit for every chosen customer; checked now as add_bulk_credits checks it."""
-    amount = parse_amount(amount)
-    date = check_date(date)
-    reason = check_choice(reason, Reason, field="reason")
-    note = _check_note(note)
+    amount, date, reason, note = check_credit_fields(amount, date, reason, note)
     ids = chosen_ids(customers)
     params = {
         "amount": f"{amount}",

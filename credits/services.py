@@ -98,6 +98,11 @@ def _customer_of_credit(credit: Credit | int) -> int:
     return customer_id
 
 
+def check_credit_fields(amount, date, reason: str, note: str) -> tuple[Decimal, datetime.date, str, str]:
+    """What every new credit is checked for: an amount in range, a date, a known reason, a note of a sane length."""
+    return parse_amount(amount), check_date(date), check_choice(reason, Reason, field="reason"), _check_note(note)
+
+
 @ledger_write("add_credit")
 def add_credit(
     customer: Customer,
@@ -111,10 +116,7 @@ def add_credit(
     idempotency_key: str | None = None,
 ) -> Credit:
     """Add one credit to a customer's account; the same idempotency key and parameters again return the first credit."""
-    amount = parse_amount(amount)
-    date = check_date(date)
-    reason = check_choice(reason, Reason, field="reason")
-    note = _check_note(note)
+    amount, date, reason, note = check_credit_fields(amount, date, reason, note)
     claim = idempotency.claim(ADD_CREDIT, idempotency_key, by=by)
     asked = idempotency.fingerprint(
         customer=customer.pk if isinstance(customer, Customer) else pk_or_none(customer),
@@ -163,10 +165,7 @@ def add_bulk_credits(
 
     The same idempotency key again, for exactly the same customers and credit, returns the first batch.
     """
-    amount = parse_amount(amount)
-    date = check_date(date)
-    reason = check_choice(reason, Reason, field="reason")
-    note = _check_note(note)
+    amount, date, reason, note = check_credit_fields(amount, date, reason, note)
     auto_apply = bool(auto_apply)
     idempotency.check_key(idempotency_key)
     ids_sql, params = customer_ids_sql(customers)
