@@ -22,7 +22,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from billing_site.ledger import check_choice, check_date, ledger_write
-from billing_site.money import MAX_AMOUNT, format_money, parse_amount
+from billing_site.money import MAX_AMOUNT, ZERO, format_money, parse_amount
 from billing_site.web import pk_or_none
 from customers.models import Customer
 from customers.services import NO_CUSTOMERS, customer_ids_sql, lock_customer
@@ -51,6 +51,11 @@ def lock_invoice_customer(invoice: Invoice | int) -> tuple[int, int]:
         raise ValidationError(INVOICE_GONE)
     lock_customer(customer_id)
     return pk, customer_id
+
+
+def lines_total(lines: Iterable[InvoiceLine]) -> Decimal:
+    """What an invoice of these (checked) lines comes to."""
+    return sum((line.quantity * line.unit_price for line in lines), ZERO)
 
 
 def _check_lines(lines: Iterable[tuple[str, int, Decimal | int | str]]) -> list[InvoiceLine]:
@@ -83,7 +88,7 @@ def _check_lines(lines: Iterable[tuple[str, int, Decimal | int | str]]) -> list[
     if len(checked) > MAX_LINES:
         raise ValidationError({"lines": f"An invoice has at most {MAX_LINES} lines."})
     # Like every amount, a total is at most MAX_AMOUNT; far beyond it the stored total would overflow.
-    if sum(line.quantity * line.unit_price for line in checked) > MAX_AMOUNT:
+    if lines_total(checked) > MAX_AMOUNT:
         raise ValidationError({"lines": f"An invoice's total can be at most {format_money(MAX_AMOUNT)}."})
     return checked
 

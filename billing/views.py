@@ -32,7 +32,7 @@ from billing_site.web import add_service_errors, page_or_partial, picker, pk_or_
 from customers.filters import tag_suggestions
 from customers.models import Customer
 from customers.services import PICKER_LIMIT, customer_choices, customer_or_none
-from runs.models import Run
+from runs.services import filtered_run
 
 from . import settlement
 from .filters import InvoiceFilter, PaymentFilter, search_invoices
@@ -79,9 +79,7 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
     filters = InvoiceFilter(request.GET, queryset=Invoice.objects.select_related("customer"))
     table = InvoiceTable(filters.qs)
     _paginate(request, table)
-    context = {"filter": filters, "table": table, "run": None}
-    if filters.is_valid() and filters.form.cleaned_data.get("run") and not wants_partial(request):
-        context["run"] = Run.objects.defer("items").filter(pk=filters.form.cleaned_data["run"]).first()
+    context = {"filter": filters, "table": table, "run": None if wants_partial(request) else filtered_run(filters)}
     return _page(request, "billing/invoice_list.html", "table", context)
 
 

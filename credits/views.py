@@ -39,6 +39,7 @@ from billing_site.web import add_service_errors, page_or_partial, picker, see_ot
 from customers.filters import tag_suggestions
 from customers.services import customer_choices, customer_or_none
 from runs.models import Run
+from runs.services import filtered_run
 
 from . import bulk_run, mailing, services
 from .forms import (
@@ -377,9 +378,12 @@ def _filtered_credits(request: HttpRequest) -> tuple[CreditFilter, QuerySet[Cred
 def credit_list(request: HttpRequest) -> HttpResponse:
     filterset, credits = _filtered_credits(request)
     table = _table(request, CreditTable(credits.select_related("customer", "created_by")))
-    context = {"filter": filterset, "table": table, "export_query": request.GET.urlencode(), "run": None}
-    if filterset.is_valid() and filterset.form.cleaned_data.get("run") and not wants_partial(request):
-        context["run"] = Run.objects.defer("items").filter(pk=filterset.form.cleaned_data["run"]).first()
+    context = {
+        "filter": filterset,
+        "table": table,
+        "export_query": request.GET.urlencode(),
+        "run": None if wants_partial(request) else filtered_run(filterset),
+    }
     return render(request, page_or_partial(request, "credits/list.html", "table"), context)
 
 

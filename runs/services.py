@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -93,13 +93,13 @@ def start_run(
             result_label=result_label,
             created_by=by,
         )
+        bounds = _bounds(len(items), chunk_size)
         Chunk.objects.bulk_create(
-            Chunk(run=run, number=n, first=first, last=last - 1)
-            for n, (first, last) in enumerate(_bounds(len(items), chunk_size))
+            Chunk(run=run, number=n, first=first, last=last - 1) for n, (first, last) in enumerate(bounds)
         )
         from .tasks import work  # the task module imports Procrastinate's app, ready only after apps load
 
-        jobs = min(jobs_per_run(), len(_bounds(len(items), chunk_size)))
+        jobs = min(jobs_per_run(), len(bounds))
         run.job_ids = [work.defer(run_id=run.pk) for _ in range(jobs)]
         run.result_url = result_url.replace("{run}", str(run.pk))
         run.save(update_fields=["job_ids", "result_url"])
@@ -237,7 +237,8 @@ def cancel(run: Run, *, by=None) -> Run:
     return run
 
 
-def unfinished_counts() -> dict[str, int]:
-    return Run.objects.aggregate(
-        queued=Count("pk", filter=Q(status=Status.QUEUED)), running=Count("pk", filter=Q(status=Status.RUNNING))
-    )
+def filtered_run(filterset) -> Run | None:
+    """The run a list is filtered to (its hidden `run` filter, the run page's result link), to name it on the page."""
+    if not filterset.is_valid() or not filterset.form.cleaned_data.get("run"):
+        return None
+    return Run.objects.defer("items").filter(pk=filterset.form.cleaned_data["run"]).first()
