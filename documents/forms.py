@@ -5,13 +5,17 @@ from __future__ import annotations
 import django_filters
 from django import forms
 from django.db.models import Q
+from django.http import QueryDict
+from django.utils.http import urlencode
 
+from billing.selection import read_selection
 from billing_site.forms import DateInput
 from idempotency.forms import KeyedForm
 
 from .models import Attachment, Email, EmailStatus
 from .statements import FROM_AFTER_TO, MAX_DAYS, TOO_LONG, default_period
 
+NO_FILTER = "No filter is chosen: search, pick a class tag or “has outstanding balance” on Customers › View All first."
 DATE_ERRORS = {"invalid": "Enter a date like 2026-01-31."}
 
 
@@ -42,12 +46,14 @@ class StatementRunForm(PeriodForm, KeyedForm):
         ("balance_or_credit", "Everyone with an outstanding balance or available credit"),
         ("tag", "Everyone in a class (tag)"),
         ("ticked", "The customers ticked on Customers › View All"),
+        ("matching", "Everyone matching the filter chosen on Customers › View All"),
     ]
     who = forms.ChoiceField(
         label="Who gets a statement", choices=WHO, initial="balance_or_credit", widget=forms.RadioSelect
     )
     tag = forms.CharField(label="Class tag", required=False, max_length=100)
     ids = forms.CharField(widget=forms.HiddenInput, required=False)
+    matching = forms.CharField(widget=forms.HiddenInput, required=False)  # the list's filter, as its query string
 
     def clean(self) -> dict:
         data = super().clean()
@@ -60,7 +66,23 @@ class StatementRunForm(PeriodForm, KeyedForm):
                 data["ids"] = []
             if not data["ids"]:
                 self.add_error(None, "No customers are ticked: tick them on Customers › View All first.")
+        if data.get("who") == "matching":
+            selection = read_selection(QueryDict(data.get("matching") or "").copy(), required=False)
+            if selection.nobody:
+                self.add_error(None, NO_FILTER)
+            data["selection"] = selection
         return data
+
+    @classmethod
+    def initial_from(cls, query: QueryDict) -> dict | None:
+        """Group Actions › Send Statements on Customers › View All: the ticked customers, or all matching its filter."""
+        selection = read_selection(query, required=True)
+        if selection.ids:
+            return {"who": "ticked", "ids": ",".join(map(str, selection.ids))}
+        if selection.by_filter:
+            everyone = {"everyone": "1"} if selection.everyone else {}
+            return {"who": "matching", "matching": urlencode({**selection.filters, **everyone})}
+        return None
 
 
 class OutboxFilter(django_filters.FilterSet):

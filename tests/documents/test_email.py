@@ -185,3 +185,30 @@ def test_email_buttons_queue_and_a_failed_email_can_be_retried_from_its_page(sta
     staff_client.post(reverse("documents:email_credit_note", args=[credit.pk]), {"idempotency_key": "b2"})
     staff_client.post(reverse("documents:email_statement", args=[amy.pk]), {"idempotency_key": "b3"})
     assert Email.objects.count() == 3
+
+
+def test_send_statements_from_group_actions_carries_the_ticked_customers_or_the_filter(manager_client):
+    from runs.models import Run
+
+    ballet = [CustomerFactory(name=f"Ballet {n}", tags=["Ballet Tue 4pm"]) for n in range(3)]
+    swim = CustomerFactory(name="Swim Only", tags=["Swim Sat 10am"])
+    url = reverse("documents:statement_run_new")
+    list_page = manager_client.get(reverse("customers:list")).content.decode()
+    assert f'formaction="{url}">Send Statements</button>' in list_page
+
+    ticked = manager_client.get(url, {"customer": [ballet[0].pk, swim.pk]})
+    assert ticked.context["form"].initial == {"who": "ticked", "ids": f"{ballet[0].pk},{swim.pk}"}
+    assert "2 customers ticked on Customers › View All." in ticked.content.decode()
+
+    matching = manager_client.get(url, {"all_matching": "1", "q": "", "tag": "Ballet Tue 4pm", "outstanding": ""})
+    carried = matching.context["form"].initial["matching"]
+    assert "3 customers match the filter (tag “Ballet Tue 4pm”)." in matching.content.decode()
+    form = {"who": "matching", "matching": carried, "start": "2026-01-01", "end": "2026-03-31"}
+    response = manager_client.post(url, {**form, "idempotency_key": "statements-ballet"})
+    run = Run.objects.get()
+    assert response.status_code == 303 and sorted(run.items) == sorted(customer.pk for customer in ballet)
+
+    # A filter that chooses nobody is refused, and nothing starts.
+    response = manager_client.post(url, {**form, "matching": "q=&tag=&outstanding=", "idempotency_key": "nobody"})
+    assert response.status_code == 422 and "No filter is chosen" in response.content.decode()
+    assert Run.objects.count() == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import io
 
 import pytest
@@ -10,6 +11,8 @@ from pypdf import PdfReader
 
 from billing import services as billing
 from credits import services as credits
+from documents.pdf import LINE, statement_lines
+from documents.statements import build_statement
 from tests.factories import CustomerFactory, credit_for, invoice_for
 
 pytestmark = pytest.mark.django_db
@@ -115,3 +118,37 @@ def test_the_pdfs_need_a_login_and_the_permission(client, amy, django_user_model
 def test_an_unknown_credit_invoice_or_customer_is_not_found(staff_client):
     for name in ("documents:credit_note_pdf", "documents:invoice_pdf", "documents:statement_pdf"):
         assert staff_client.get(reverse(name, args=[999999])).status_code == 404
+
+
+def test_a_long_statement_keeps_its_columns_wraps_long_descriptions_and_heads_every_page(staff_client, amy):
+    billing.create_invoice(amy, [("Ballet — weekly class, autumn term, Tuesdays 4pm with Miss Jones", 1, "1234.50")])
+    for _ in range(110):
+        invoice_for(amy, "9.00")
+    credit_for(amy, "20.00", reason="goodwill")
+    start, end = datetime.date(2024, 1, 1), datetime.date(2030, 12, 31)
+    lines = statement_lines(build_statement(amy, start, end))
+    movements = [lines["opening"], *lines["body"], lines["closing"]]
+    first_lines = [movement.split("\n")[0] for movement in movements]
+    # Every balance ends in the same column, and each amount under its heading's right edge.
+    assert len({len(line) for line in first_lines}) == 1
+    heading = lines["heading"].split("\n")[0]
+    assert first_lines[1].index("£1,234.50") + len("£1,234.50") == heading.index("Charges") + len("Charges")
+    # The long description wraps under its column, not under the date.
+    wrapped = lines["body"][0].split("\n")
+    assert len(wrapped) == 2 and "Miss Jones" in wrapped[1] and wrapped[1].startswith(" " * len("1 Jan 2024"))
+    assert max(len(line) for movement in movements for line in movement.split("\n")) <= LINE
+    response = staff_client.get(reverse("documents:statement_pdf", args=[amy.pk]), {"start": start, "end": end})
+    reader = PdfReader(io.BytesIO(response.content))
+    assert len(reader.pages) >= 3
+    for page in reader.pages[1:]:  # the column heading again at the top of each page after the first
+        assert "Date Description Charges Payments Balance and credits" in " ".join(page.extract_text().split())
+    text, _ = read(response.content)
+    assert text.count("£9.00") >= 110 and "Credit note" in text and "Miss Jones" in text
+
+
+def test_a_statement_of_a_quiet_period_says_nothing_happened(staff_client, amy):
+    response = staff_client.get(
+        reverse("documents:statement_pdf", args=[amy.pk]), {"start": "2024-01-01", "end": "2024-03-31"}
+    )
+    text, _ = read(response.content)
+    assert "Opening balance £0.00" in text and "Nothing happened on this account in this period." in text
