@@ -286,7 +286,8 @@ class Credit(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Credit #{self.pk}"
+        """The credit note number, as every page names a credit (a credit not yet saved has none)."""
+        return self.display_number if self.number else f"Credit #{self.pk}"
 
     def get_absolute_url(self) -> str:
         return reverse("credits:detail", args=[self.pk])

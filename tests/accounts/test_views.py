@@ -599,7 +599,7 @@ class TestHistory:
         page = parse(client.get(self.url(customer)))
         [row] = [row for row in page.one("tbody").find_all("tr") if row.one("strong").text == "Credit added"]
         what, details = row.find_all("td")[2:]
-        assert what.text == f"Credit added Credit #{credit.pk} created"
+        assert what.text == f"Credit added {credit.display_number} created"
         assert what.one("a")["href"] == credit.get_absolute_url()
         assert [line.text for line in details.find_all("div")] == [
             "Customer: Amy Parent",

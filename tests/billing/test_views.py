@@ -522,7 +522,7 @@ def test_the_history_tab_names_the_invoice_its_credits_and_the_payment_method_in
     assert "Method: Bank transfer" in [line.text for line in payment.find_all("div")]
     assert payment.one("a", containing=str(invoice))["href"] == invoice.get_absolute_url()
     assigned = next(row for row in rows if row.find_all("td")[2].text == "Credit assigned Credit assignment created")
-    assert assigned.one("a", containing=f"Credit #{credit.pk}")["href"] == credit.get_absolute_url()
+    assert assigned.one("a", containing=credit.display_number)["href"] == credit.get_absolute_url()
     changed = [row.find_all("td")[2] for row in rows if row.find_all("td")[2].text.endswith(f"{invoice} changed")]
     assert changed and all(what.one("a")["href"] == invoice.get_absolute_url() for what in changed)
 

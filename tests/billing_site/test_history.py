@@ -35,7 +35,7 @@ def test_a_credit_reads_as_its_page_shows_it(staff, customer):
     )
     [row] = history(credit)
     assert (row.who, row.action, row.subject, row.happened) == ("sam.staff", "Credit added", link(credit), "created")
-    assert link(credit) == Link(f"Credit #{credit.pk}", f"/billing/credits/{credit.pk}/")
+    assert link(credit) == Link(credit.display_number, f"/billing/credits/{credit.pk}/")
     assert shown(row) == {
         "Customer": Link("Amy Parent", f"/customers/{customer.pk}/"),
         "Payment date": "28 Nov 2026",
@@ -193,5 +193,5 @@ def test_a_refund_and_its_reversal_read_in_words_with_who_and_why(manager, custo
     }.items()
     reversed_ = by_action[("Refund reversed", "Refund")]
     assert {c.label: str(c.new) for c in reversed_.changes}["Reversal reason"] == "The bank returned the transfer"
-    figures = by_action[("Refund reversed", f"Credit #{credit.pk}")]
+    figures = by_action[("Refund reversed", credit.display_number)]
     assert [(c.label, str(c.old), str(c.new)) for c in figures.changes] == [("Refunded", "£40.00", "£0.00")]

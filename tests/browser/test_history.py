@@ -36,7 +36,7 @@ def test_a_customers_history_reads_as_the_pages_and_leads_to_the_credit(
     page.get_by_role("link", name="History").click()
     expect(page.get_by_role("link", name="History")).to_have_attribute("aria-current", "page")
 
-    row = history_row(page, "Credit added", f"Credit #{credit.pk} created")
+    row = history_row(page, "Credit added", f"{credit.display_number} created")
     for words in ("Payment date: 28 Nov 2026", "Amount: £25.00", "Reason: Cancelled class", "Auto-apply: Yes"):
         expect(row).to_contain_text(words)
     expect(row).not_to_contain_text("cancelled_class")
@@ -46,7 +46,7 @@ def test_a_customers_history_reads_as_the_pages_and_leads_to_the_credit(
     screenshot(page, "history-1-customer")
     assert_accessible(page)
 
-    row.get_by_role("link", name=f"Credit #{credit.pk}").click()
+    row.get_by_role("link", name=credit.display_number).click()
     expect(page).to_have_url(f"{live_server.url}/billing/credits/{credit.pk}/")
     expect(page.get_by_role("heading", name=re.compile(r"Credit note CN-\d{6} for Amy Parent"))).to_be_visible()
 
@@ -97,7 +97,7 @@ def test_a_credits_history_shows_a_modification_in_words_and_leads_to_its_batch_
     expect(assigned.get_by_role("link", name=str(invoice))).to_have_attribute(
         "href", f"/billing/invoices/{invoice.pk}/"
     )
-    added = history_row(page, "Bulk credits added", f"Credit #{credit.pk} created")
+    added = history_row(page, "Bulk credits added", f"{credit.display_number} created")
     expect(added).to_contain_text(f"Bulk batch: Bulk batch #{batch.pk}")
     screenshot(page, "history-3-credit")
     assert_accessible(page)

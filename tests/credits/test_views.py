@@ -1303,7 +1303,7 @@ def test_the_history_tab_links_the_invoices_and_names_reason_and_auto_apply_as_t
     assert [line.text for line in modified] == ["Reason: Other → Goodwill", "Auto-apply: No → Yes"]
     links = {a.text: a["href"] for row in rows for a in row.find_all("a")}
     assert links[str(autumn)] == autumn.get_absolute_url() and links[str(spring)] == spring.get_absolute_url()
-    assert links[f"Credit #{credit.pk}"] == credit.get_absolute_url()
+    assert links[credit.display_number] == credit.get_absolute_url()
 
 
 def test_the_reopened_invoice_can_take_the_credit_again(staff_client, split, customer):
