@@ -59,6 +59,9 @@ class InvoiceForm(InvoiceDatesForm):
 class InvoiceRunForm(InvoiceDatesForm):
     """An invoice run's dates; its lines are the invoice form's, its customers a Selection (billing.selection)."""
 
+    email_invoices = forms.BooleanField(
+        label="Email each invoice to the family, as a PDF", required=False, help_text="Billing › Outbox lists them."
+    )
     expected_count = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
     # Sent by "Yes, create N invoices" (never a hidden field): what the person said yes to.
     confirmed = forms.CharField(widget=forms.HiddenInput, required=False, max_length=100)

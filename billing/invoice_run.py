@@ -24,7 +24,8 @@ from customers.services import NO_CUSTOMERS, chosen_ids, customer_ids_sql
 from runs.models import Kind, Run
 from runs.services import ChunkResult, start_run
 
-from . import settlement
+from . import mailing, settlement
+from .models import Invoice
 from .services import _check_dates, _check_lines, create_invoices, lines_total
 
 # Customers per chunk: big enough that the set-based engine pays off (250 cost ~1 ms a customer, 1,000 ~0.5 ms: as
@@ -61,10 +62,13 @@ def start_invoice_run(
     by=None,
     idempotency_key: str | None = None,
     chunk_size: int = CHUNK_SIZE,
+    email: bool = False,
 ) -> Run:
     """Queue an invoice run for the chosen customers (a queryset, or ids that must all exist); returns the Run.
 
-    Nothing is invoiced until a worker takes it; the same key with the same parameters returns the first run."""
+    Nothing is invoiced until a worker takes it; the same key with the same parameters returns the first run. With
+    `email`, each chunk also queues its new invoices to the families (Billing › Outbox) in the same transaction; a
+    customer without an email address is listed on the run, invoiced but not emailed."""
     checked = _check_lines(lines)
     issue_date, due_date = _check_dates(issue_date, due_date)
     ids = chosen_ids(customers)
@@ -75,12 +79,13 @@ def start_invoice_run(
         "lines": [[line.description, line.quantity, f"{line.unit_price}"] for line in checked],
         "issue_date": issue_date.isoformat(),
         "due_date": due_date.isoformat(),
+        **({"email": True} if email else {}),
     }
     return start_run(
         Kind.INVOICES,
         ids,
         title=f"Invoices for {len(ids):,} customer{'s' if len(ids) != 1 else ''} × {format_money(each)}, "
-        f"issued {issue_date:%-d %b %Y}",
+        f"issued {issue_date:%-d %b %Y}{', each emailed' if email else ''}",
         params=params,
         by=by,
         chunk_size=chunk_size,
@@ -105,4 +110,7 @@ def invoice_chunk(run: Run, ids: list[int]) -> ChunkResult:
         by=run.created_by,
         run_id=run.pk,
     )
+    if run.params.get("email"):
+        invoices = Invoice.objects.filter(run=run, customer_id__in=existing).values_list("pk", flat=True)
+        problems += mailing.sender(mailing.INVOICES)(list(invoices), by=run.created_by, run=run)
     return ChunkResult(made.count, problems)

@@ -455,7 +455,7 @@ def _start_or_ask(request: HttpRequest, form: InvoiceRunForm, lines, selection: 
             "Check the summary, then press Create invoices again.",
         )
         return None, None
-    said = (lines.lines(), fields["issue_date"], fields["due_date"])
+    said = (lines.lines(), fields["issue_date"], fields["due_date"], fields["email_invoices"])
     confirmation = selection.confirmation(summary["count"], hashlib.sha256(repr(said).encode()).hexdigest()[:16])
     if fields["confirmed"] != confirmation:
         return None, {**summary, "confirmation": confirmation}
@@ -467,6 +467,7 @@ def _start_or_ask(request: HttpRequest, form: InvoiceRunForm, lines, selection: 
             due_date=fields["due_date"],
             by=request.user,
             idempotency_key=fields["idempotency_key"],
+            email=fields["email_invoices"],
         )
     except ValidationError as error:
         add_service_errors(form, error)

@@ -166,21 +166,35 @@ def email_credit_notes_in_words(credit_ids: list[int], *, by=None, idempotency_k
     return " ".join(said)
 
 
+def _queue_invoice(invoice: Invoice, *, by, run=None) -> Email:
+    return _queue(
+        invoice.customer,
+        subject=f"Invoice {invoice.display_number} from {settings.STUDIO_NAME}",
+        template="documents/email/invoice.txt",
+        context={"invoice": invoice},
+        by=by,
+        run=run,
+        attachment=Attachment.INVOICE,
+        invoice=invoice,
+    )
+
+
 def email_invoice(invoice: Invoice, *, by=None, idempotency_key: str | None = None) -> Email:
     invoice = Invoice.objects.select_related("customer").get(pk=invoice.pk)
+    asked = idempotency.fingerprint(invoice=invoice.pk)
+    return _keyed(EMAIL_INVOICE, idempotency_key, by, asked, lambda: _queue_invoice(invoice, by=by))
 
-    def make() -> Email:
-        return _queue(
-            invoice.customer,
-            subject=f"Invoice {invoice.display_number} from {settings.STUDIO_NAME}",
-            template="documents/email/invoice.txt",
-            context={"invoice": invoice},
-            by=by,
-            attachment=Attachment.INVOICE,
-            invoice=invoice,
-        )
 
-    return _keyed(EMAIL_INVOICE, idempotency_key, by, idempotency.fingerprint(invoice=invoice.pk), make)
+def email_invoices_of_run(invoice_ids: list[int], *, by=None, run=None) -> list[tuple[int, str, str]]:
+    """An invoice run's "Email each invoice", inside its chunk's transaction (registered for billing.mailing): one
+    queued email per invoice; the customers who cannot get one, as the run's problems (customer id, name, why)."""
+    problems = []
+    for invoice in Invoice.objects.filter(pk__in=invoice_ids).select_related("customer").order_by("pk"):
+        try:
+            _queue_invoice(invoice, by=by, run=run)
+        except ValidationError as error:
+            problems.append((invoice.customer_id, invoice.customer.name, f"Invoiced, not emailed: {error.messages[0]}"))
+    return problems
 
 
 def email_statement(

@@ -91,6 +91,19 @@ def test_a_yes_to_another_choice_asks_again(manager_client, ballet):
     assert not Run.objects.exists()
 
 
+def test_email_each_invoice_is_off_by_default_and_a_yes_without_it_asks_again(manager_client, ballet):
+    page = parse(manager_client.get(URL, {"all_matching": "1", "tag": "Ballet"}))
+    assert not page.one("input", name="email_invoices").has("checked")
+    data = run_form(email_invoices="on")
+    yes = parse(manager_client.post(URL, data)).one("button", name="confirmed")["value"]
+    # The yes was to emailing them: without the tick box it is another question.
+    response = manager_client.post(URL, {**run_form(idempotency_key=data["idempotency_key"]), "confirmed": yes})
+    assert response.status_code == 200 and not Run.objects.exists()
+    manager_client.post(URL, {**data, "confirmed": yes})
+    run = Run.objects.get()
+    assert run.params["email"] is True and run.title.endswith("each emailed")
+
+
 @pytest.mark.parametrize(
     ("changes", "field_error"),
     [

@@ -212,3 +212,37 @@ def test_send_statements_from_group_actions_carries_the_ticked_customers_or_the_
     response = manager_client.post(url, {**form, "matching": "q=&tag=&outstanding=", "idempotency_key": "nobody"})
     assert response.status_code == 422 and "No filter is chosen" in response.content.decode()
     assert Run.objects.count() == 1
+
+
+def test_an_invoice_run_with_email_each_invoice_queues_them_and_lists_who_has_no_address(
+    smtp_server, run_worker, manager
+):
+    from billing.invoice_run import start_invoice_run
+    from billing.models import Invoice
+    from runs.models import Run
+
+    amy = CustomerFactory(name="Amy Parent", email="amy@example.com")
+    ben = CustomerFactory(name="Ben Parent", email="ben@example.com")
+    no_address = CustomerFactory(name="No Address", email="")
+    lines = [("Ballet — spring term", 1, "120.00")]
+    run = start_invoice_run([amy.pk, ben.pk, no_address.pk], lines, by=manager, idempotency_key="term", email=True)
+    assert run.title.endswith("each emailed")
+    run_worker()
+    run = Run.objects.get(pk=run.pk)
+    assert run.status == "done" and Invoice.objects.filter(run=run).count() == 3
+    assert [(p.subject, p.reason) for p in run.problems.all()] == [
+        ("No Address", "Invoiced, not emailed: No email address")
+    ]
+    assert sorted(m["To"] for m in smtp_server.messages) == ["amy@example.com", "ben@example.com"]
+    for message in smtp_server.messages:
+        invoice = Invoice.objects.get(run=run, customer__email=message["To"])
+        assert message["Subject"].startswith(f"Invoice {invoice.display_number} from")
+        [attachment] = list(message.iter_attachments())
+        text = PdfReader(io.BytesIO(attachment.get_content())).pages[0].extract_text()
+        assert invoice.display_number in text and "£120.00" in text
+    assert set(Email.objects.values_list("run", flat=True)) == {run.pk}
+
+    # Without the tick box nothing is emailed.
+    quiet = start_invoice_run([amy.pk], lines, by=manager, idempotency_key="quiet")
+    run_worker()
+    assert Run.objects.get(pk=quiet.pk).status == "done" and len(smtp_server.messages) == 2
