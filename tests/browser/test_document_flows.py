@@ -150,3 +150,25 @@ def test_a_statement_run_lists_a_customer_without_an_email_address(
     screenshot(page, "documents-7-statement-run-done")
     assert_accessible(page)
     assert [m["To"] for m in mail.messages] == ["amy@mail.test"]
+
+
+def test_group_actions_send_statements_to_two_ticked_customers(
+    as_user, manager, live_server, run_worker, request, screenshot, assert_accessible
+):
+    mail = request.getfixturevalue("smtp_server")
+    for name in ("Amy Parent", "Ben Parent", "Cat Parent"):
+        invoice_for(CustomerFactory(name=name, email=f"{name.split()[0].lower()}@mail.test"), "30.00")
+    page = as_user(manager)
+    page.goto(f"{live_server.url}/customers/")
+    page.get_by_label("Select Amy Parent").check()
+    page.get_by_label("Select Cat Parent").check()
+    page.get_by_text("Group Actions").click()
+    page.get_by_role("button", name="Send Statements").click()
+    expect(page.get_by_text("2 customers ticked on Customers › View All.")).to_be_visible()
+    expect(page.get_by_label("The customers ticked on Customers › View All")).to_be_checked()
+    screenshot(page, "documents-8-send-statements-ticked")
+    assert_accessible(page)
+    page.get_by_role("button", name="Start the run").click()
+    expect(page.get_by_text("Statement run started")).to_be_visible()
+    work_the_queue(run_worker)
+    assert sorted(m["To"] for m in mail.messages) == ["amy@mail.test", "cat@mail.test"]
