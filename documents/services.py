@@ -119,19 +119,8 @@ def _keyed(scope: str, key: str | None, by, asked: str, make) -> Email:
 def email_credit_note(credit: Credit, *, by=None, idempotency_key: str | None = None) -> Email:
     """Queue the credit note, as a PDF, to the customer's email address."""
     credit = Credit.objects.select_related("customer").get(pk=credit.pk)
-
-    def make() -> Email:
-        return _queue(
-            credit.customer,
-            subject=f"Credit note {credit.display_number} from {settings.STUDIO_NAME}",
-            template="documents/email/credit_note.txt",
-            context={"credit": credit},
-            by=by,
-            attachment=Attachment.CREDIT_NOTE,
-            credit=credit,
-        )
-
-    return _keyed(EMAIL_CREDIT_NOTE, idempotency_key, by, idempotency.fingerprint(credit=credit.pk), make)
+    asked = idempotency.fingerprint(credit=credit.pk)
+    return _keyed(EMAIL_CREDIT_NOTE, idempotency_key, by, asked, lambda: _queue_pdf(Attachment.CREDIT_NOTE, credit, by))
 
 
 def email_credit_notes(
@@ -166,23 +155,25 @@ def email_credit_notes_in_words(credit_ids: list[int], *, by=None, idempotency_k
     return " ".join(said)
 
 
-def _queue_invoice(invoice: Invoice, *, by, run=None) -> Email:
+def _queue_pdf(kind: Attachment, document: Credit | Invoice, by, run=None) -> Email:
+    """A credit note or an invoice to its customer: "Credit note CN-000042 from <studio>", its template, its PDF."""
+    name = "credit" if kind == Attachment.CREDIT_NOTE else "invoice"
     return _queue(
-        invoice.customer,
-        subject=f"Invoice {invoice.display_number} from {settings.STUDIO_NAME}",
-        template="documents/email/invoice.txt",
-        context={"invoice": invoice},
+        document.customer,
+        subject=f"{kind.label} {document.display_number} from {settings.STUDIO_NAME}",
+        template=f"documents/email/{kind}.txt",
+        context={name: document},
         by=by,
         run=run,
-        attachment=Attachment.INVOICE,
-        invoice=invoice,
+        attachment=kind,
+        **{name: document},
     )
 
 
 def email_invoice(invoice: Invoice, *, by=None, idempotency_key: str | None = None) -> Email:
     invoice = Invoice.objects.select_related("customer").get(pk=invoice.pk)
     asked = idempotency.fingerprint(invoice=invoice.pk)
-    return _keyed(EMAIL_INVOICE, idempotency_key, by, asked, lambda: _queue_invoice(invoice, by=by))
+    return _keyed(EMAIL_INVOICE, idempotency_key, by, asked, lambda: _queue_pdf(Attachment.INVOICE, invoice, by))
 
 
 def email_invoices_of_run(invoice_ids: list[int], *, by=None, run=None) -> list[tuple[int, str, str]]:
@@ -191,7 +182,7 @@ def email_invoices_of_run(invoice_ids: list[int], *, by=None, run=None) -> list[
     problems = []
     for invoice in Invoice.objects.filter(pk__in=invoice_ids).select_related("customer").order_by("pk"):
         try:
-            _queue_invoice(invoice, by=by, run=run)
+            _queue_pdf(Attachment.INVOICE, invoice, by, run)
         except ValidationError as error:
             problems.append((invoice.customer_id, invoice.customer.name, f"Invoiced, not emailed: {error.messages[0]}"))
     return problems
