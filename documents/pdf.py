@@ -6,6 +6,7 @@ The PDF's title (its metadata, read by screen readers and shown in viewers' titl
 from __future__ import annotations
 
 import textwrap
+import threading
 
 from django.conf import settings
 from django.template.loader import render_to_string
@@ -22,11 +23,25 @@ def studio() -> dict[str, str]:
     return {"name": settings.STUDIO_NAME, "address": settings.STUDIO_ADDRESS, "email": settings.STUDIO_EMAIL}
 
 
+_fonts = threading.local()
+
+
+def _font_config():
+    """One font configuration per thread, kept: WeasyPrint makes a new one for every PDF by default, and each leaves
+    ~0.25 MB behind (a worker emailing 10,000 statements grew from 350 MiB to 2.3 GiB; with one kept it stays flat).
+    Per thread, as Pango's font map is not made to be shared between threads."""
+    from weasyprint.text.fonts import FontConfiguration
+
+    if not hasattr(_fonts, "config"):
+        _fonts.config = FontConfiguration()
+    return _fonts.config
+
+
 def render_pdf(template: str, context: dict) -> bytes:
     from weasyprint import HTML  # imported when a PDF is made: it loads Pango, ~0.5 s, which pages never need
 
     html = render_to_string(template, {**context, "studio": studio()})
-    return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()
+    return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf(font_config=_font_config())
 
 
 def credit_note_pdf(credit: Credit) -> bytes:
