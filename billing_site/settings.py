@@ -94,7 +94,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "billing_site.context_processors.menu",
             ],
-            "builtins": ["billing_site.templatetags.money"],
+            "builtins": ["billing_site.templatetags.money", "billing_site.templatetags.urls"],
         },
     }
 ]

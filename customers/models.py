@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pghistory
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
-from django.db.models import F, Func, OrderBy
-from django.db.models.functions import Upper
+from django.db.models import F, Func, Lookup, OrderBy, Value
+from django.db.models.functions import StrIndex, Upper
+from django.db.models.lookups import GreaterThan
 from django.urls import reverse
 
 TRIGRAM = 3  # the shortest search the trigram indexes can look up (pg_trgm reads three characters at a time)
@@ -43,6 +46,39 @@ def searched_text() -> Func:
     )
 
 
+_WORD = re.compile(r"[^\W_]+")  # what pg_trgm reads as a word: letters and digits
+
+
+def words_pattern(text: str) -> str:
+    """The words of the text, in order, as a LIKE pattern ("%Matthew%Campbell%") for the trigram index to look up.
+
+    Text containing "Matthew Campbell" contains "Matthew" and then "Campbell", so the rows the pattern finds include all
+    the text's; the exact text is checked on them. The index is asked for the words' own trigrams only: the space
+    between them would add trigrams for "a word starting with c" and "ending in w", which every email's ".com" matches,
+    and those cost most of the look-up (2.9 -> 1.8 ms for "Matthew Campbell" on 100,000 customers). A word shorter than
+    a trigram has none of its own: then the text itself, whose trigrams across the space are the ones to look up.
+    """
+    words = _WORD.findall(text)
+    if not words or min(map(len, words)) < TRIGRAM:
+        return f"%{_like_escaped(text)}%"
+    return f"%{'%'.join(words)}%"
+
+
+def _like_escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+class _Matches(Lookup):
+    """Case-insensitive LIKE with a pattern as given (icontains would escape its %), as the trigram index reads it."""
+
+    lookup_name = "matches"
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"UPPER({lhs}) LIKE UPPER({rhs})", (*lhs_params, *rhs_params)
+
+
 class CustomerQuerySet(models.QuerySet):
     def active(self) -> CustomerQuerySet:
         return self.filter(archived=False)
@@ -52,12 +88,17 @@ class CustomerQuerySet(models.QuerySet):
         text = text.strip()
         if not text:
             return self
-        found = models.Q(name__icontains=text) | models.Q(email__icontains=text) | models.Q(phone__icontains=text)
         if len(text) < TRIGRAM:
-            return self.filter(found)
+            return self.filter(
+                models.Q(name__icontains=text) | models.Q(email__icontains=text) | models.Q(phone__icontains=text)
+            )
         # Text in the name, the email or the phone is in the three together: the same rows, found with one look-up of
         # the three's trigram index (customer_text_trgm) instead of one of each's (1.4 ms against 4.9 for a full name).
-        return self.alias(searched_text=searched_text()).filter(found, searched_text__icontains=text)
+        # Each field is then checked with strpos (icontains' test), which no index serves: as icontains, the fields' own
+        # trigram indexes were on offer too, and after some ANALYZE samples PostgreSQL read those three (5-10 ms).
+        typed = Upper(Value(text))
+        name, email, phone = (GreaterThan(StrIndex(Upper(field), typed), 0) for field in ("name", "email", "phone"))
+        return self.filter(name | email | phone, _Matches(searched_text(), words_pattern(text)))
 
     def tagged(self, tag: str) -> CustomerQuerySet:
         return self.filter(tags__contains=[tag]) if tag else self

@@ -101,6 +101,14 @@ class TestList:
         assert "Amy Parent" not in client.get(self.url, {"q": query}).content.decode()
         assert not Customer.objects.search(query).exists()
 
+    @pytest.mark.parametrize("query", ["Amy Parent", "amy%parent", "amy_parent"])
+    def test_the_words_in_order_are_not_enough(self, client, staff, query):
+        """The index is asked for the words ("%Amy%Parent%"); the text itself must still be in one field."""
+        CustomerFactory(name="Amy Jo Parent", email="amy.jo.parent@example.com", phone="07700 900111")
+        client.force_login(staff)
+        assert "Amy Jo Parent" not in client.get(self.url, {"q": query}).content.decode()
+        assert not Customer.objects.search(query).exists()
+
     def test_it_filters_by_tag(self, client, staff):
         CustomerFactory(name="Ballet Kid", tags=["Ballet Tue 4pm"])
         CustomerFactory(name="Swim Kid", tags=["Swim Sat 10am"])
