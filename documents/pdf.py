@@ -71,17 +71,19 @@ def invoice_filename(invoice: Invoice) -> str:
 
 
 # A statement's movements are printed as a bank statement prints them: one line of a fixed-width font each, the
-# amounts aligned by padding, all in one <pre>. WeasyPrint lays out a table row of five cells ~8× slower than a line
-# of text, styles every element (one <p> per movement is ~10% slower than one <pre>), and a statement runs to
-# hundreds of rows (make bench: 300 invoices and 100 credits). Each column is as wide as its widest entry, as a
-# table's would be; the description takes what is left of the line and wraps onto lines of its own.
+# amounts aligned by padding, 25 movements to a <pre>. WeasyPrint lays out a table row of five cells ~8× slower than
+# a line of text, styles every element (a <p> for each movement is ~20% slower) and copies the rest of a block's text
+# for each of its lines (one <pre> for all is ~15% slower), and a statement runs to hundreds of rows (make bench: 300
+# invoices and 100 credits). Each column is as wide as its widest entry, as a table's would be; the description takes
+# what is left of the line and wraps onto lines of its own.
 LINE = 104  # characters of 8pt DejaVu Sans Mono across A4 less the margins (178 mm)
 GAP = "  "
+BLOCK = 25  # movements to a <pre>
 HEADING = (("Date", ""), ("Description", ""), ("Charges", ""), ("Payments", "and credits"), ("Balance", ""))
 
 
 def statement_lines(statement: Statement) -> dict:
-    """The movements block of the statement PDF: its heading, the opening and closing lines, and the movements."""
+    """The movements of the statement PDF: its heading, the opening and closing lines, and the movements in blocks."""
 
     def row(day, description: str, charge=ZERO, paid=ZERO, balance_after=None) -> tuple[str, ...]:
         amount = [format_money(value) if value else "" for value in (charge, paid)]
@@ -103,12 +105,12 @@ def statement_lines(statement: Statement) -> dict:
         return "\n".join(out + [f"{'':<{widths[0]}}{GAP}{part}" for part in more])
 
     heading = "\n".join(lines(cells) for cells in zip(*HEADING, strict=True)).replace("\n\n", "\n")
+    movements = [lines(cells) for cells in [opening, *rows]]  # the opening balance first
     return {
         "heading": heading,
         "page_heading": heading.replace("\n", "\\A "),  # a CSS string, for the top of the pages after the first
-        "opening": lines(opening),
-        "body": "\n".join(lines(cells) for cells in rows)
-        or lines(("", "Nothing happened on this account in this period.", "", "", "")),
+        "body": ["\n".join(movements[start : start + BLOCK]) for start in range(0, len(movements), BLOCK)],
+        "nothing": "" if rows else lines(("", "Nothing happened on this account in this period.", "", "", "")),
         "closing": lines(closing),
     }
 

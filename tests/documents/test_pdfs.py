@@ -127,8 +127,10 @@ def test_a_long_statement_keeps_its_columns_wraps_long_descriptions_and_heads_ev
     credit_for(amy, "20.00", reason="goodwill")
     start, end = datetime.date(2024, 1, 1), datetime.date(2030, 12, 31)
     lines = statement_lines(build_statement(amy, start, end))
-    body = lines["body"].split("\n")
-    movements = [lines["opening"], *body, lines["closing"]]
+    # 113 movements (the opening balance first), 25 to a block; the first block has a wrapped description too
+    assert [block.count("\n") + 1 for block in lines["body"]] == [26, 25, 25, 25, 13] and not lines["nothing"]
+    opening, *body = "\n".join(lines["body"]).split("\n")
+    movements = [opening, *body, lines["closing"]]
     first_lines = [line for line in movements if not line.startswith(" ")]
     # Every balance ends in the same column, and each amount under its heading's right edge.
     assert len({len(line) for line in first_lines}) == 1
