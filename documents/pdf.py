@@ -99,7 +99,7 @@ def statement_lines(statement: Statement) -> dict:
 
     def lines(cells: tuple[str, ...]) -> str:
         date, description, *amounts = cells
-        first, *more = textwrap.wrap(description, widths[1]) or [""]
+        first, *more = textwrap.wrap(description, widths[1]) if len(description) > widths[1] else [description]
         right = GAP.join(f"{amount:>{width}}" for amount, width in zip(amounts, widths[2:], strict=True))
         out = [f"{date:<{widths[0]}}{GAP}{first:<{widths[1]}}{GAP}{right}".rstrip()]
         return "\n".join(out + [f"{'':<{widths[0]}}{GAP}{part}" for part in more])
