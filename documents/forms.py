@@ -6,9 +6,10 @@ import django_filters
 from django import forms
 from django.db.models import Q
 from django.http import QueryDict
+from django.template.defaultfilters import pluralize
 from django.utils.http import urlencode
 
-from billing.selection import read_selection
+from billing.selection import Selection, read_selection
 from billing_site.forms import DateInput
 from idempotency.forms import KeyedForm
 
@@ -60,18 +61,26 @@ class StatementRunForm(PeriodForm, KeyedForm):
         if data.get("who") == "tag" and not (data.get("tag") or "").strip():
             self.add_error("tag", "Enter the class tag, for example Ballet Tue 4pm.")
         if data.get("who") == "ticked":
-            try:
-                data["ids"] = [int(pk) for pk in (data.get("ids") or "").split(",") if pk.strip()][:100_000]
-            except ValueError:
-                data["ids"] = []
+            data["ids"] = _ticked(data.get("ids"))
             if not data["ids"]:
                 self.add_error(None, "No customers are ticked: tick them on Customers › View All first.")
         if data.get("who") == "matching":
-            selection = read_selection(QueryDict(data.get("matching") or "").copy(), required=False)
-            if selection.nobody:
+            data["selection"] = _matching(data.get("matching"))
+            if data["selection"].nobody:
                 self.add_error(None, NO_FILTER)
-            data["selection"] = selection
         return data
+
+    def chosen(self) -> str:
+        """What "ticked" or "matching" stands for here, in words: "3 customers ticked …", "12 customers match …"."""
+        ids, matching = _ticked(self["ids"].value()), self["matching"].value()
+        if ids:
+            return f"{len(ids):,} customer{pluralize(len(ids))} ticked on Customers › View All."
+        selection = _matching(matching)
+        if not matching or selection.nobody:
+            return ""
+        count = selection.queryset.count()
+        said = ", ".join(f"{name} “{value}”" for name, value in selection.filters.items() if value) or "all customers"
+        return f"{count:,} customer{pluralize(count)} match the filter ({said})."
 
     @classmethod
     def initial_from(cls, query: QueryDict) -> dict | None:
@@ -83,6 +92,19 @@ class StatementRunForm(PeriodForm, KeyedForm):
             everyone = {"everyone": "1"} if selection.everyone else {}
             return {"who": "matching", "matching": urlencode({**selection.filters, **everyone})}
         return None
+
+
+def _ticked(text: str | None) -> list[int]:
+    """The ticked customers' ids as the form carries them ("12,15,40"); none when the text is not such a list."""
+    try:
+        return [int(pk) for pk in (text or "").split(",") if pk.strip()][:100_000]
+    except ValueError:
+        return []
+
+
+def _matching(text: str | None) -> Selection:
+    """The customer list's filter as the form carries it (its query string)."""
+    return read_selection(QueryDict(text or "").copy(), required=False)
 
 
 class OutboxFilter(django_filters.FilterSet):

@@ -43,7 +43,6 @@ class Movement:
     reference: str  # INV-000001, CN-000001
     charge: Decimal = ZERO  # what raises the balance
     paid: Decimal = ZERO  # what lowers it
-    note: str = ""  # an assignment's amount, which changes no balance
     balance: Decimal = ZERO  # the running balance after this line
 
     @property
@@ -167,7 +166,6 @@ def movements(customer_id: int, end: datetime.date) -> list[Movement]:
                 assignment.created_at,
                 f"{format_money(assignment.amount)} of {assignment.credit.display_number} applied to {assignment.invoice.display_number}",
                 assignment.credit.display_number,
-                note=format_money(assignment.amount),
             )
         )
     refunds = Refund.objects.filter(credit__customer_id=customer_id, date__lte=end).select_related("credit")

@@ -7,16 +7,14 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_tables2 import RequestConfig
 
 from billing.models import Invoice
-from billing.selection import read_selection
 from billing_site.permissions import permission_required
 from billing_site.web import page_or_partial, see_other
 from credits.models import Credit
@@ -156,25 +154,8 @@ def statement_run_new(request: HttpRequest) -> HttpResponse:
     else:
         form = StatementRunForm(initial=StatementRunForm.initial_from(request.GET))
         status = 200
-    context = {"form": form, "with_balance": runs.with_balance_or_credit().count(), "chosen": _chosen(form)}
+    context = {"form": form, "with_balance": runs.with_balance_or_credit().count(), "chosen": form.chosen()}
     return render(request, "documents/statement_run.html", context, status=status)
-
-
-def _chosen(form: StatementRunForm) -> str:
-    """What "ticked" or "matching" stands for on this form, in words: "3 customers ticked", "12 customers match …"."""
-    ids, matching = form["ids"].value(), form["matching"].value()
-    if ids:
-        count = len([pk for pk in str(ids).split(",") if pk.strip()])
-        return f"{count:,} customer{pluralize(count)} ticked on Customers › View All."
-    if matching:
-        selection = read_selection(QueryDict(matching), required=False)
-        if not selection.nobody:
-            count = selection.queryset.count()
-            said = (
-                ", ".join(f"{name} “{value}”" for name, value in selection.filters.items() if value) or "all customers"
-            )
-            return f"{count:,} customer{pluralize(count)} match the filter ({said})."
-    return ""
 
 
 # Billing › Outbox -------------------------------------------------------------------------------------------------
