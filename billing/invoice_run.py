@@ -111,6 +111,6 @@ def invoice_chunk(run: Run, ids: list[int]) -> ChunkResult:
         run_id=run.pk,
     )
     if run.params.get("email"):
-        invoices = Invoice.objects.filter(run=run, customer_id__in=existing).values_list("pk", flat=True)
-        problems += mailing.sender(mailing.INVOICES)(list(invoices), by=run.created_by, run=run)
+        invoices = Invoice.objects.filter(run=run, customer_id__in=existing)
+        problems += mailing.sender(mailing.INVOICES)(invoices, by=run.created_by, run=run)
     return ChunkResult(made.count, problems)

@@ -95,7 +95,7 @@ def statement_lines(statement: Statement) -> dict:
     rows = [row(m.date, m.description, m.charge, m.paid, m.balance) for m in statement.lines]
     every = [opening, closing, *rows, *zip(*HEADING, strict=True)]
     widths = [max(len(cells[column]) for cells in every) for column in range(5)]
-    widths[1] = max(20, min(widths[1], LINE - sum(widths) + widths[1] - len(GAP) * 4))
+    widths[1] = max(20, min(widths[1], LINE - sum(widths[:1] + widths[2:]) - len(GAP) * 4))  # what the others leave
 
     def lines(cells: tuple[str, ...]) -> str:
         date, description, *amounts = cells
@@ -104,7 +104,7 @@ def statement_lines(statement: Statement) -> dict:
         out = [f"{date:<{widths[0]}}{GAP}{first:<{widths[1]}}{GAP}{right}".rstrip()]
         return "\n".join(out + [f"{'':<{widths[0]}}{GAP}{part}" for part in more])
 
-    heading = "\n".join(lines(cells) for cells in zip(*HEADING, strict=True)).replace("\n\n", "\n")
+    heading = "\n".join(lines(cells) for cells in zip(*HEADING, strict=True))
     movements = [lines(cells) for cells in [opening, *rows]]  # the opening balance first
     return {
         "heading": heading,

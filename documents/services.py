@@ -37,6 +37,7 @@ from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -176,11 +177,11 @@ def email_invoice(invoice: Invoice, *, by=None, idempotency_key: str | None = No
     return _keyed(EMAIL_INVOICE, idempotency_key, by, asked, lambda: _queue_pdf(Attachment.INVOICE, invoice, by))
 
 
-def email_invoices_of_run(invoice_ids: list[int], *, by=None, run=None) -> list[tuple[int, str, str]]:
+def email_invoices_of_run(invoices: QuerySet[Invoice], *, by=None, run=None) -> list[tuple[int, str, str]]:
     """An invoice run's "Email each invoice", inside its chunk's transaction (registered for billing.mailing): one
     queued email per invoice; the customers who cannot get one, as the run's problems (customer id, name, why)."""
     problems = []
-    for invoice in Invoice.objects.filter(pk__in=invoice_ids).select_related("customer").order_by("pk"):
+    for invoice in invoices.select_related("customer").order_by("pk"):
         try:
             _queue_pdf(Attachment.INVOICE, invoice, by, run)
         except ValidationError as error:
