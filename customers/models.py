@@ -8,7 +8,7 @@ import pghistory
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
-from django.db.models import F, Func, Lookup, OrderBy, Value
+from django.db.models import F, Func, Lookup, OrderBy, Q, Value
 from django.db.models.functions import StrIndex, Upper
 from django.db.models.lookups import GreaterThan
 from django.urls import reverse
@@ -31,14 +31,27 @@ def name_order(searched: str = "", *, descending: bool = False) -> tuple[OrderBy
     return (name.desc(), F("id").desc()) if descending else (name.asc(), F("id").asc())
 
 
-def searched_text() -> Func:
-    """Name, email and phone as one text, for the trigram index that a search looks up once instead of three times.
+def email_local_part() -> Func:
+    """The email up to its last "@" (an address may hold a quoted "@" before it)."""
+    return Func(F("email"), template="regexp_replace(%(expressions)s, '@[^@]*$', '')", output_field=models.TextField())
 
-    Written as SQL's || (the columns are never NULL): Concat's COALESCE and casts cost the ORM twice the time to build
-    a search's query."""
+
+def email_domain() -> Func:
+    """The email after its last "@" ("example.com"); the whole of a value without one."""
+    return Func(F("email"), template="substring(%(expressions)s from '[^@]*$')", output_field=models.TextField())
+
+
+def searched_text() -> Func:
+    """Name, the email's part before the "@", and phone as one text, for the trigram index that a search looks up once
+    instead of three times.
+
+    An email's domain is indexed apart (email_domain): most customers share a few domains, so their trigrams are in
+    most rows, and a search with one of them ("Campbell" has "amp", as "example" does) read every row's entry for it
+    (3.3 -> 1.0 ms for "Matthew Campbell" on 100,000 customers). Written as SQL's || (the columns are never NULL):
+    Concat's COALESCE and casts cost the ORM twice the time to build a search's query."""
     return Func(
         F("name"),
-        F("email"),
+        email_local_part(),
         F("phone"),
         arg_joiner=" || ' ' || ",  # in the order the migration writes them: the autodetector compares them in order
         template="(%(expressions)s)",
@@ -92,13 +105,18 @@ class CustomerQuerySet(models.QuerySet):
             return self.filter(
                 models.Q(name__icontains=text) | models.Q(email__icontains=text) | models.Q(phone__icontains=text)
             )
-        # Text in the name, the email or the phone is in the three together: the same rows, found with one look-up of
-        # the three's trigram index (customer_text_trgm) instead of one of each's (1.4 ms against 4.9 for a full name).
-        # Each field is then checked with strpos (icontains' test), which no index serves: as icontains, the fields' own
-        # trigram indexes were on offer too, and after some ANALYZE samples PostgreSQL read those three (5-10 ms).
+        # Text in the name, the email or the phone is in the three together (searched_text), or in the email's domain:
+        # the same rows, found with a look-up of those two trigram indexes instead of one of each field's. Text with an
+        # "@" may span an email's two parts: for it, the email's own index too. Each field is then checked with strpos
+        # (icontains' test), which no index serves: as icontains, the fields' own trigram indexes were on offer too,
+        # and after some ANALYZE samples PostgreSQL read those three (5-10 ms).
         typed = Upper(Value(text))
         name, email, phone = (GreaterThan(StrIndex(Upper(field), typed), 0) for field in ("name", "email", "phone"))
-        return self.filter(name | email | phone, _Matches(searched_text(), words_pattern(text)))
+        pattern = words_pattern(text)
+        found = Q(_Matches(searched_text(), pattern)) | Q(_Matches(email_domain(), pattern))
+        if "@" in text:
+            found |= Q(_Matches(F("email"), pattern))
+        return self.filter(name | email | phone, found)
 
     def tagged(self, tag: str) -> CustomerQuerySet:
         return self.filter(tags__contains=[tag]) if tag else self
@@ -137,6 +155,9 @@ class Customer(models.Model):
             GinIndex(OpClass(Upper("phone"), name="gin_trgm_ops"), name="customer_phone_trgm", fastupdate=False),
             GinIndex(fields=["tags"], name="customer_tags", fastupdate=False),
             GinIndex(OpClass(Upper(searched_text()), name="gin_trgm_ops"), name="customer_text_trgm", fastupdate=False),
+            GinIndex(
+                OpClass(Upper(email_domain()), name="gin_trgm_ops"), name="customer_domain_trgm", fastupdate=False
+            ),
         ]
 
     def __str__(self) -> str:

@@ -8,6 +8,8 @@ from decimal import Decimal
 import pytest
 from django.contrib.messages import get_messages
 from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from customers import services
@@ -92,6 +94,26 @@ class TestList:
         html = client.get(self.url, {"q": query}).content.decode()
         assert "Amy Parent" in html
         assert "Zed Other" not in html
+
+    @pytest.mark.parametrize(
+        ("query", "found"),
+        [
+            ("EXAMPLE.C", ["Amy Parent"]),  # in the domain, which the search's index holds apart
+            ("studio", ["Zed Other"]),
+            ("parent@exam", ["Amy Parent"]),  # across the "@"
+            ("amy.parent@example.com", ["Amy Parent"]),
+            ("home", ["Zed Other"]),  # before a quoted "@": the part before the last "@" is the name's side
+            ('"home"@stu', ["Zed Other"]),
+            ("zed@studio", []),  # the text itself is checked, not just its words
+        ],
+    )
+    def test_it_finds_text_anywhere_in_an_email(self, client, staff, query, found):
+        CustomerFactory(name="Amy Parent", email="amy.parent@example.com", phone="07700 900111")
+        CustomerFactory(name="Zed Other", email='zed."home"@studio.test', phone="01632 960000")
+        client.force_login(staff)
+        listed = [row.record.name for row in client.get(self.url, {"q": query}).context["table"].page.object_list]
+        assert listed == found
+        assert [customer.name for customer in Customer.objects.search(query).order_by("name")] == found
 
     @pytest.mark.parametrize("query", ["Parent amy.", "900111 Amy", "t amy.p"])
     def test_text_spanning_two_fields_is_no_match(self, client, staff, query):
@@ -202,6 +224,32 @@ class TestList:
         assert not any("COUNT(" in q["sql"].upper() for q in captured.captured_queries)
         second = client.get(self.url, {"page": 2}).content.decode()
         assert "Customer 26" in second and 'rel="next"' not in second
+
+    def test_the_balances_come_with_the_rows_except_through_an_offset(self, client, staff):
+        """The page's rows and their balances are one query, worked out for the page's rows; a page typed as ?page=N is
+        read with an OFFSET, past rows whose balances nobody sees, so its balances come after, for its rows only."""
+        customers = [CustomerFactory(name=f"Customer {n:02d}") for n in range(27)]
+        credit_for(customers[0], "5.00")
+        invoice_for(customers[26], "12.50")
+        client.force_login(staff)
+
+        def page(params):
+            with CaptureQueriesContext(connection) as captured:
+                response = client.get(self.url, params)
+            records = [row.record for row in response.context["table"].page.object_list]
+            figures = {r.name: (r.outstanding_total, r.available_credit) for r in records}
+            return figures, [query["sql"] for query in captured.captured_queries if "billing_invoice" in query["sql"]]
+
+        figures, queries = page({})
+        assert len(figures) == 25 and figures["Customer 00"] == (Decimal("0.00"), Decimal("5.00"))
+        assert len(queries) == 1 and "LIMIT 26" in queries[0] and "OFFSET" not in queries[0]
+        last = {"Customer 25": (Decimal("0.00"), Decimal("0.00")), "Customer 26": (Decimal("12.50"), Decimal("0.00"))}
+        figures, queries = page({"page": 2, "after": customers[24].pk})  # the Next link
+        assert figures == last
+        assert len(queries) == 1 and "LIMIT 26" in queries[0]
+        figures, queries = page({"page": 2})  # typed
+        assert figures == last
+        assert len(queries) == 1 and "LIMIT" not in queries[0] and "OFFSET" not in queries[0]
 
     def test_it_gives_htmx_just_the_table(self, client, staff, customer):
         client.force_login(staff)
