@@ -56,21 +56,12 @@ def cool_off(request: HttpRequest | None) -> datetime.timedelta:
 
 
 # The signed-in user with their roles (ids and names, by name) and permissions ("credits.add_credit"): their own and
-# their groups'. Written out because the ORM takes longer to build this query (~3 ms) than PostgreSQL to answer it.
+# their groups'. Written out because the ORM takes longer to build this query (~3 ms) than PostgreSQL to answer it; the
+# roles and permissions come from a function (migration site 0001) because PostgreSQL takes longer to plan their four
+# subqueries than to answer them, and plans a function's once per connection.
 USER_WITH_ROLES_AND_PERMISSIONS = """
-SELECT u.*,
-  ARRAY(SELECT g.id FROM auth_group g JOIN auth_user_groups ug ON ug.group_id = g.id
-        WHERE ug.user_id = u.id ORDER BY g.name, g.id) AS role_ids,
-  ARRAY(SELECT g.name FROM auth_group g JOIN auth_user_groups ug ON ug.group_id = g.id
-        WHERE ug.user_id = u.id ORDER BY g.name, g.id) AS role_names,
-  ARRAY(SELECT ct.app_label || '.' || p.codename FROM auth_permission p
-        JOIN django_content_type ct ON ct.id = p.content_type_id
-        JOIN auth_user_user_permissions up ON up.permission_id = p.id WHERE up.user_id = u.id) AS own_perms,
-  ARRAY(SELECT ct.app_label || '.' || p.codename FROM auth_permission p
-        JOIN django_content_type ct ON ct.id = p.content_type_id
-        JOIN auth_group_permissions gp ON gp.permission_id = p.id
-        JOIN auth_user_groups ug ON ug.group_id = gp.group_id WHERE ug.user_id = u.id) AS role_perms
-FROM auth_user u WHERE u.id = %s
+SELECT u.*, r.role_ids, r.role_names, r.own_perms, r.role_perms
+FROM auth_user u CROSS JOIN LATERAL user_roles_and_permissions(u.id) r WHERE u.id = %s
 """
 
 

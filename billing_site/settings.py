@@ -171,6 +171,7 @@ AXES_VERBOSE = False
 
 # A session ends after 30 minutes without a request and 12 hours after logging in, whatever happens
 # (billing_site.sessions, which also says why on the login page).
+SESSION_ENGINE = "billing_site.sessions"  # the database store, read with a query written out
 SESSION_IDLE_SECONDS = 30 * 60
 SESSION_COOKIE_AGE = 12 * 60 * 60
 

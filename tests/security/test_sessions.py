@@ -76,3 +76,23 @@ def test_password_reset_is_not_offered_while_the_product_sends_no_email(client, 
         reverse("password_reset")
     client.force_login(staff)
     assert client.get("/accounts/password_reset/").status_code == 404
+
+
+def test_the_session_store_reads_a_live_session_and_nothing_else(db):
+    """billing_site.sessions.SessionStore reads with its own query what Django's database store reads."""
+    import datetime
+
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    from billing_site.sessions import SessionStore
+
+    live, expired = SessionStore(), SessionStore()
+    live["who"], expired["who"] = "staff", "someone"
+    live.create()
+    expired.create()
+    Session.objects.filter(session_key=expired.session_key).update(expire_date=timezone.now() - datetime.timedelta(1))
+    assert SessionStore(live.session_key).load() == {"who": "staff"}
+    for key in (expired.session_key, "no-such-session-key-at-all-here"):
+        gone = SessionStore(key)
+        assert gone.load() == {} and gone.session_key is None
